@@ -1,0 +1,71 @@
+"""Running the step over devices: `jax.pmap` (the default) or `jax.shard_map`.
+
+The step only uses collectives on the named axis, so both give the same numbers. Under pmap
+the state carries a leading device axis; under shard_map it is one replicated global array.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from gan_jax.models import AXIS_NAME
+
+MODES = ('pmap', 'shard_map')
+
+
+class Runner:
+  """Places state and batches on `devices` and runs the compiled step (built once)."""
+
+  def __init__(self, step_fn: Callable, devices: Sequence[jax.Device], mode: str = 'pmap'):
+    if mode not in MODES:
+      raise ValueError(f'Unknown config.parallel={mode!r}; valid: {", ".join(MODES)}.')
+    self.devices = list(devices)
+    self.mode = mode
+    mesh = Mesh(np.array(self.devices), (AXIS_NAME,))
+    self._replicated = NamedSharding(mesh, P())
+    self._sharded = NamedSharding(mesh, P(AXIS_NAME))  # leading axis split over devices
+    if mode == 'pmap':
+      self._step = jax.pmap(step_fn, axis_name=AXIS_NAME, devices=self.devices, donate_argnums=0)
+    else:
+      mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(AXIS_NAME)), out_specs=(P(), P()))
+      self._step = jax.jit(mapped, donate_argnums=0)
+
+  @property
+  def num_devices(self) -> int:
+    return len(self.devices)
+
+  def put_state(self, state: Any) -> Any:
+    if self.mode == 'pmap':  # one copy per device along a new leading axis
+      n = self.num_devices
+      return jax.tree_util.tree_map(
+          lambda x: jax.device_put(np.broadcast_to(np.asarray(x), (n, *np.shape(x))), self._sharded),
+          state)
+    return jax.device_put(state, self._replicated)
+
+  def get_state(self, state: Any) -> Any:
+    """Host (numpy) copy of one replica; a sync point, so only for logging and saving."""
+    if self.mode == 'pmap':
+      state = jax.tree_util.tree_map(lambda x: x[0], state)
+    return jax.device_get(state)
+
+  def put_batch(self, batch: np.ndarray) -> Any:
+    """Lays out this process's batch [B, ...] over the local devices."""
+    n = self.num_devices
+    if batch.shape[0] % n:
+      raise ValueError(f'Batch of {batch.shape[0]} does not split over {n} devices; '
+                       f'set config.data.batch_size to a multiple of {n}.')
+    if self.mode == 'pmap':
+      batch = batch.reshape(n, -1, *batch.shape[1:])
+    return jax.device_put(batch, self._sharded)
+
+  def get_metrics(self, metrics: Any) -> dict[str, float]:
+    if self.mode == 'pmap':
+      metrics = jax.tree_util.tree_map(lambda x: x[0], metrics)
+    return {k: float(v) for k, v in jax.device_get(metrics).items()}
+
+  def step(self, state: Any, batch: Any) -> tuple[Any, Any]:
+    return self._step(state, batch)

@@ -1,0 +1,60 @@
+"""Config checks that run before anything is compiled, each naming the key and what is allowed."""
+
+from __future__ import annotations
+
+import ml_collections
+
+from gan_jax import data, losses, models, parallel
+
+
+class ConfigError(ValueError):
+  """A config value that cannot work; the message names the key and the allowed values."""
+
+
+def _check(ok: bool, message: str) -> None:
+  if not ok:
+    raise ConfigError(message)
+
+
+def _choice(key: str, value, allowed) -> None:
+  _check(value in allowed, f'config.{key}={value!r} is not valid; choose one of: '
+         f'{", ".join(map(str, allowed))}.')
+
+
+def _positive(config: ml_collections.ConfigDict, *keys: str) -> None:
+  for key in keys:
+    value = config
+    for part in key.split('.'):
+      value = value[part]
+    _check(value > 0, f'config.{key}={value!r} must be > 0.')
+
+
+def validate(config: ml_collections.ConfigDict, num_devices: int, process_count: int = 1) -> None:
+  """Raises ConfigError for the first problem found."""
+  _choice('data.name', config.data.name, data.NAMES)
+  _choice('model.name', config.model.name, models.NAMES)
+  _choice('loss.name', config.loss.name, losses.NAMES)
+  _choice('parallel', config.parallel, parallel.MODES)
+  _positive(config, 'data.batch_size', 'model.z_dim', 'optim.g_lr', 'optim.d_lr',
+            'train.num_steps', 'train.log_every', 'train.sample_every',
+            'train.checkpoint_every', 'train.keep_checkpoints', 'train.num_samples')
+  for key in ('b1', 'b2'):
+    value = config.optim[key]
+    _check(0 <= value < 1, f'config.optim.{key}={value!r} must be in [0, 1).')
+  _check(0 <= config.train.ema_decay < 1,
+         f'config.train.ema_decay={config.train.ema_decay!r} must be in [0, 1).')
+  total = num_devices * process_count
+  _check(config.data.batch_size % total == 0,
+         f'config.data.batch_size={config.data.batch_size} does not split over {total} devices '
+         f'({process_count} process(es) x {num_devices} local); use a multiple of {total}.')
+  if config.model.name == 'dcgan':
+    _check(config.data.name == 'mnist_5k',
+           f"config.model.name='dcgan' needs image data; config.data.name={config.data.name!r} "
+           "is 2D points: use config.model.name='mlp'.")
+  if config.data.name == 'toy_grid':
+    k = int(round(config.data.num_modes ** 0.5))
+    _check(k * k == config.data.num_modes,
+           f'config.data.num_modes={config.data.num_modes} must be a square number for toy_grid.')
+  if config.data.name.startswith('toy_'):
+    _positive(config, 'data.num_modes', 'data.std')
+
