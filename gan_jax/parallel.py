@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
@@ -62,10 +63,16 @@ class Runner:
       batch = batch.reshape(n, -1, *batch.shape[1:])
     return jax.device_put(batch, self._sharded)
 
-  def get_metrics(self, metrics: Any) -> dict[str, float]:
-    if self.mode == 'pmap':
-      metrics = jax.tree_util.tree_map(lambda x: x[0], metrics)
-    return {k: float(v) for k, v in jax.device_get(metrics).items()}
+  def mean_metrics(self, history: Sequence[dict[str, jax.Array]]) -> dict[str, float]:
+    """Mean of per-step metric dicts over a log interval, with one device-to-host copy."""
+    if self.mode == 'pmap':  # metrics are pmean-ed, so replica 0 holds the value
+      history = [jax.tree_util.tree_map(lambda x: x[0], m) for m in history]
+    stacked = jax.device_get(jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *history))
+    return {k: float(np.mean(v)) for k, v in stacked.items()}
 
   def step(self, state: Any, batch: Any) -> tuple[Any, Any]:
     return self._step(state, batch)
+
+  def compile(self, state: Any, batch: Any) -> Any:
+    """Ahead-of-time compiles the step for these shapes (for benchmarks; the loop compiles lazily)."""
+    return self._step.lower(state, batch).compile()

@@ -93,8 +93,8 @@ def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model
       'd_real_logit': jnp.mean(real_logits.astype(jnp.float32)),
       'd_fake_logit': jnp.mean(fake_logits.astype(jnp.float32)),
       'd_accuracy': 0.5 * (jnp.mean(real_logits > 0) + jnp.mean(fake_logits < 0)),
-      'd_grad_norm': optax.global_norm(d_grads),
-      'g_grad_norm': optax.global_norm(g_grads),
+      'd_grad_norm': optax.tree.norm(d_grads),
+      'g_grad_norm': optax.tree.norm(g_grads),
   }
   metrics = lax.pmean(metrics, axis_name)
   new_state = state.replace(step=state.step + 1, g=g, d=d, ema_params=ema_params)

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import time
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -68,9 +69,13 @@ def _grid_noise_count(run: Run) -> int:
   return 2500 if run.is_toy else run.config.train.num_samples
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state_lib.GANState:
-  """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the host state."""
-  devices = jax.local_devices()
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       devices: Sequence[jax.Device] | None = None) -> state_lib.GANState:
+  """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the host state.
+
+  `devices` defaults to all local devices.
+  """
+  devices = list(devices or jax.local_devices())
   validation.validate(config, len(devices), jax.process_count())
   lead = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
@@ -98,12 +103,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> state
   t0 = time.time()
   for step in range(start, t.num_steps):
     pstate, metrics = runner.step(pstate, runner.put_batch(run.source.batch(step)))
+    if pending:
+      # At most two steps in flight: enough to keep the device busy, and it bounds queued
+      # work (XLA CPU's in-process collectives can starve their thread pool otherwise).
+      jax.block_until_ready(pending[-1])
     pending.append(metrics)
     done = step + 1
     last = done == t.num_steps
     bar.update(1)
     if done % t.log_every == 0 or last:
-      means = {k: float(np.mean([runner.get_metrics(m)[k] for m in pending])) for k in pending[0]}
+      means = runner.mean_metrics(pending)
       pending.clear()
       means['steps_per_sec'] = (done - start) / max(time.time() - t0, 1e-9)
       bad = [k for k, v in means.items() if not math.isfinite(v)]

@@ -26,7 +26,14 @@ def grid_centers(num_modes: int = 25, spacing: float = 2.0) -> np.ndarray:
 
 
 def sample_mixture(key: jax.Array, centers: jax.Array, std: float, n: int) -> jax.Array:
-  """n points from the equal-weight isotropic mixture with these centres [M, 2]."""
+  """n points from the equal-weight isotropic mixture with these centres [M, 2] (jittable)."""
   k_mode, k_noise = jax.random.split(key)
   modes = jax.random.randint(k_mode, (n,), 0, centers.shape[0])
   return centers[modes] + std * jax.random.normal(k_noise, (n, centers.shape[1]), jnp.float32)
+
+
+def sample_mixture_np(rng: np.random.Generator, centers: np.ndarray, std: float, n: int) -> np.ndarray:
+  """The same mixture on the host with NumPy: ~100x cheaper per call than dispatching to JAX,
+  which matters when the whole train step of a toy MLP takes a millisecond."""
+  modes = rng.integers(0, len(centers), n)
+  return (centers[modes] + std * rng.standard_normal((n, centers.shape[1]))).astype(np.float32)
