@@ -30,7 +30,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.d_hidden = (128, 128, 128)  # D's hidden widths (LeakyReLU 0.2)
 
   c.loss = ml_collections.ConfigDict()
-  c.loss.name = 'nonsaturating'  # gan_jax.losses registry: 'nonsaturating' or 'minimax'
+  c.loss.name = 'nonsaturating'  # gan_jax.losses registry: see gan_jax/losses.py NAMES
+  c.loss.regularizers = ml_collections.ConfigDict({  # D penalty weights; 0 = off (gan_jax/penalties.py)
+      'gp': 0.0,  # WGAN-GP, one-centred gradient norm at interpolates (10 in the paper)
+      'r1': 0.0,  # gamma/2 for R1, zero-centred gradient norm on real data
+      'r2': 0.0,  # gamma/2 for R2, zero-centred gradient norm on fake data
+      'dragan': 0.0,  # DRAGAN, gradient norm around perturbed real data
+      'consistency': 0.0,  # bCR: D(x) vs D(augment(x)) on real and fake
+      'lecam': 0.0,  # LeCam: D's logits vs EMA anchors of the other side
+  })
+  c.loss.reg_every = 1  # lazy regularization: penalties every k steps, scaled by k
 
   c.optim = ml_collections.ConfigDict()
   c.optim.g_lr = 1e-3  # Adam learning rate of G
@@ -39,6 +48,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.optim.b2 = 0.999  # Adam beta2 for both networks
 
   c.train = ml_collections.ConfigDict()
+  c.train.n_critic = 1  # D updates per G update (each on a fresh real batch)
   c.train.num_steps = 8000  # D+G iterations
   c.train.log_every = 500  # steps between metrics.jsonl / TensorBoard lines (mean over the interval)
   c.train.sample_every = 2000  # steps between scatter plots of 2,500 EMA samples (and one at the end)

@@ -1,6 +1,7 @@
 """Entry point: python -m gan_jax.main --config=experiments/<name>.py[:arg] --workdir=DIR."""
 
 import os
+import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
@@ -18,7 +19,11 @@ def main(argv):
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)  # orbax and jax log a lot at INFO
   workdir = os.path.abspath(_WORKDIR.value)
-  train.train_and_evaluate(_CONFIG.value, workdir)
+  try:
+    train.train_and_evaluate(_CONFIG.value, workdir)
+  except train.Preempted as e:
+    print(f'\n{e}', flush=True)
+    sys.exit(train.PREEMPTED_EXIT_CODE)
   print(f'\nDone. Workdir: {workdir}\n'
         f'  samples:     {os.path.join(workdir, "samples")}/step_*.png\n'
         f'  metrics:     {os.path.join(workdir, "metrics.jsonl")} (TensorBoard: {workdir}/tensorboard)\n'

@@ -29,10 +29,12 @@ class Runner:
     mesh = Mesh(np.array(self.devices), (AXIS_NAME,))
     self._replicated = NamedSharding(mesh, P())
     self._sharded = NamedSharding(mesh, P(AXIS_NAME))  # leading axis split over devices
+    self._batch_sharding = NamedSharding(mesh, P(None, AXIS_NAME))  # [n_critic, B, ...]
     if mode == 'pmap':
       self._step = jax.pmap(step_fn, axis_name=AXIS_NAME, devices=self.devices, donate_argnums=0)
     else:
-      mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(AXIS_NAME)), out_specs=(P(), P()))
+      mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(None, AXIS_NAME)),
+                             out_specs=(P(), P()))
       self._step = jax.jit(mapped, donate_argnums=0)
 
   @property
@@ -54,14 +56,16 @@ class Runner:
     return jax.device_get(state)
 
   def put_batch(self, batch: np.ndarray) -> Any:
-    """Lays out this process's batch [B, ...] over the local devices."""
+    """Lays out this process's batches [n_critic, B, ...] so each device gets [n_critic, B/n, ...]."""
     n = self.num_devices
-    if batch.shape[0] % n:
-      raise ValueError(f'Batch of {batch.shape[0]} does not split over {n} devices; '
+    if batch.shape[1] % n:
+      raise ValueError(f'Batch of {batch.shape[1]} does not split over {n} devices; '
                        f'set config.data.batch_size to a multiple of {n}.')
     if self.mode == 'pmap':
-      batch = batch.reshape(n, -1, *batch.shape[1:])
-    return jax.device_put(batch, self._sharded)
+      m, b = batch.shape[0], batch.shape[1] // n
+      batch = batch.reshape(m, n, b, *batch.shape[2:]).swapaxes(0, 1)
+      return jax.device_put(batch, self._sharded)
+    return jax.device_put(batch, self._batch_sharding)
 
   def mean_metrics(self, history: Sequence[dict[str, jax.Array]]) -> dict[str, float]:
     """Mean of per-step metric dicts over a log interval, with one device-to-host copy."""

@@ -12,6 +12,8 @@ import ml_collections
 import optax
 from flax.training import train_state
 
+from gan_jax import penalties
+
 
 class TrainState(train_state.TrainState):
   """Flax TrainState plus BatchNorm running statistics ({} for models without BatchNorm)."""
@@ -26,6 +28,7 @@ class GANState:
   d: TrainState
   ema_params: Any  # exponential moving average of G's parameters, used for samples
   rng: jax.Array  # base key (uint32[2]); per-step keys are folded from it, never split in place
+  reg_state: Any = flax.core.FrozenDict()  # regularizer state, e.g. LeCam's EMA anchors
 
 
 def make_optimizer(lr: float, b1: float, b2: float) -> optax.GradientTransformation:
@@ -51,4 +54,5 @@ def create(config: ml_collections.ConfigDict, g_model: nn.Module, d_model: nn.Mo
   g = _init_train_state(g_model, g_key, z, make_optimizer(o.g_lr, o.b1, o.b2))
   d = _init_train_state(d_model, d_key, x, make_optimizer(o.d_lr, o.b1, o.b2))
   return GANState(step=jnp.zeros((), jnp.int32), g=g, d=d,
-                  ema_params=jax.tree_util.tree_map(jnp.copy, g.params), rng=run_key)
+                  ema_params=jax.tree_util.tree_map(jnp.copy, g.params), rng=run_key,
+                  reg_state=penalties.init_state(penalties.from_config(config)))

@@ -1,6 +1,6 @@
-"""The train step: one D update, then one G update against the new D, then G's EMA.
+"""The train step: n_critic D updates, then one G update against the new D, then G's EMA.
 
-`train_step` is pure; everything static (models, losses, hyperparameters) is bound with
+`train_step` is pure; everything static (models, losses, regularizer weights) is bound with
 `functools.partial` by `make_train_step`. It must run under a named axis (`AXIS_NAME`):
 `parallel.py` wraps it in `jax.pmap` or `jax.shard_map`, with one device or many.
 """
@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import flax.linen as nn
 import jax
@@ -17,11 +17,18 @@ import ml_collections
 import optax
 from jax import lax
 
-from gan_jax import losses
+from gan_jax import losses, penalties as penalties_lib
 from gan_jax.models import AXIS_NAME
-from gan_jax.state import GANState
+from gan_jax.state import GANState, TrainState
 
 Metrics = dict[str, jax.Array]
+
+
+def step_keys(rng: jax.Array, step: jax.Array, critic_iter: int | jax.Array) -> tuple[jax.Array, jax.Array]:
+  """(noise key, regularizer key) for D iteration `critic_iter` of train step `step`."""
+  key = jax.random.fold_in(jax.random.fold_in(rng, step), critic_iter)
+  z_key, reg_key = jax.random.split(key)
+  return z_key, reg_key
 
 
 def local_noise(key: jax.Array, local_batch: int, z_dim: int, axis_name: str) -> jax.Array:
@@ -42,62 +49,101 @@ def _apply(model: nn.Module, params, batch_stats, x: jax.Array):
   return out, updates.get('batch_stats', batch_stats)
 
 
+def _d_update(d: TrainState, reg_state: Any, real: jax.Array, fake: jax.Array, reg_key: jax.Array,
+              regularize: jax.Array, *, d_model, loss, penalties, reg_every, axis_name):
+  """One D step on (real, fake) with the configured penalties; returns (d, reg_state, metrics)."""
+
+  def objective(params, with_penalties: bool):
+    real_logits, stats = _apply(d_model, params, d.batch_stats, real)
+    fake_logits, stats = _apply(d_model, params, stats, fake)
+    d_loss = loss.d_loss(real_logits, fake_logits)
+    d_fn = lambda x: _apply(d_model, params, d.batch_stats, x)[0]  # noqa: E731
+    terms = penalties_lib.compute(penalties, d_fn, real, fake, real_logits, fake_logits,
+                                  reg_state, reg_key, enabled=with_penalties)
+    # Lazy regularization (StyleGAN2): a penalty applied every k steps is scaled by k.
+    total = d_loss + sum(w * reg_every * terms[name] for name, w in penalties)
+    return total, (stats, real_logits, fake_logits, d_loss, terms)
+
+  grad_fn = lambda with_p: jax.grad(objective, has_aux=True)(d.params, with_p)  # noqa: E731
+  if reg_every == 1 or not penalties:
+    grads, (stats, real_logits, fake_logits, d_loss, terms) = grad_fn(True)
+  else:
+    grads, (stats, real_logits, fake_logits, d_loss, terms) = lax.cond(
+        regularize, lambda: grad_fn(True), lambda: grad_fn(False))
+  grads = lax.pmean(grads, axis_name)
+  d = d.apply_gradients(grads=grads, batch_stats=stats)
+  reg_state = penalties_lib.update_state(penalties, reg_state, real_logits, fake_logits, axis_name)
+  metrics = {
+      'd_loss': d_loss,
+      'd_real_logit': jnp.mean(real_logits.astype(jnp.float32)),
+      'd_fake_logit': jnp.mean(fake_logits.astype(jnp.float32)),
+      'd_accuracy': 0.5 * (jnp.mean(real_logits > 0) + jnp.mean(fake_logits < 0)),
+      'd_grad_norm': optax.tree.norm(grads),
+      **{f'penalty_{name}': value for name, value in terms.items()},
+  }
+  return d, reg_state, metrics
+
+
 def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model: nn.Module,
-               loss: losses.LossPair, z_dim: int, ema_decay: float,
+               loss: losses.LossPair, z_dim: int, ema_decay: float, n_critic: int = 1,
+               penalties: Sequence[tuple[str, float]] = (), reg_every: int = 1,
                axis_name: str = AXIS_NAME) -> tuple[GANState, Metrics]:
-  """One GAN iteration on this device's share `batch` [B_local, ...] of the global batch."""
-  key = jax.random.fold_in(state.rng, state.step)
-  z = local_noise(key, batch.shape[0], z_dim, axis_name)
+  """One GAN iteration on this device's share of the data.
 
-  # G's forward runs once; its VJP is kept for the G update (the reference DCGAN also
-  # reuses the D-step fakes), so G's BatchNorm statistics advance once per step.
-  def g_forward(params):
-    return _apply(g_model, params, state.g.batch_stats, z)
+  `batch` is [n_critic, B_local, ...]: a fresh real batch for each D update.
+  """
+  if batch.shape[0] != n_critic:
+    raise ValueError(f'train_step expects [n_critic={n_critic}, B, ...] batches, got {batch.shape}.')
+  regularize = state.step % reg_every == 0
+  d_update = functools.partial(_d_update, regularize=regularize, d_model=d_model, loss=loss,
+                               penalties=tuple(penalties), reg_every=reg_every, axis_name=axis_name)
 
-  fake, g_vjp, g_batch_stats = jax.vjp(g_forward, state.g.params, has_aux=True)
+  def g_forward(params, stats, z):
+    return _apply(g_model, params, stats, z)
 
-  # D update. Real and fake go through D separately, as in the reference DCGAN, so D's
-  # BatchNorm never mixes the two.
-  def d_objective(params):
-    real_logits, stats = _apply(d_model, params, state.d.batch_stats, batch)
-    fake_logits, stats = _apply(d_model, params, stats, lax.stop_gradient(fake))
-    return loss.d_loss(real_logits, fake_logits), (stats, real_logits, fake_logits)
+  # D iterations before the last one (WGAN-GP style n_critic > 1), each with fresh noise.
+  def critic(carry, xs):
+    d, reg_state, g_stats = carry
+    real, i = xs
+    z_key, reg_key = step_keys(state.rng, state.step, i)
+    fake, g_stats = g_forward(state.g.params, g_stats, local_noise(z_key, real.shape[0], z_dim, axis_name))
+    d, reg_state, _ = d_update(d, reg_state, real, lax.stop_gradient(fake), reg_key)
+    return (d, reg_state, g_stats), None
 
-  (d_loss, (d_batch_stats, real_logits, fake_logits)), d_grads = jax.value_and_grad(
-      d_objective, has_aux=True)(state.d.params)
-  d_grads = lax.pmean(d_grads, axis_name)
-  d = state.d.apply_gradients(grads=d_grads, batch_stats=d_batch_stats)
+  carry = (state.d, state.reg_state, state.g.batch_stats)
+  if n_critic > 1:
+    carry, _ = lax.scan(critic, carry, (batch[:-1], jnp.arange(n_critic - 1)))
+  d, reg_state, g_stats = carry
+
+  # The last D iteration's fakes also serve the G update: G's forward runs once and its VJP
+  # is kept (the reference DCGAN likewise reuses the D-step fakes).
+  real = batch[-1]
+  z_key, reg_key = step_keys(state.rng, state.step, n_critic - 1)
+  z = local_noise(z_key, real.shape[0], z_dim, axis_name)
+  fake, g_vjp, g_stats = jax.vjp(lambda p: g_forward(p, g_stats, z), state.g.params, has_aux=True)
+  d, reg_state, metrics = d_update(d, reg_state, real, lax.stop_gradient(fake), reg_key)
 
   # G update against the new D. D's BatchNorm statistics from this pass are discarded:
   # they would count the fakes twice.
   def g_objective(fake_images):
-    fake_logits_new, _ = _apply(d_model, d.params, d.batch_stats, fake_images)
-    real_logits_new = None
-    if loss.g_uses_real:
-      real_logits_new, _ = _apply(d_model, d.params, d.batch_stats, batch)
-    return loss.g_loss(real_logits_new, fake_logits_new)
+    fake_logits, _ = _apply(d_model, d.params, d.batch_stats, fake_images)
+    real_logits = _apply(d_model, d.params, d.batch_stats, real)[0] if loss.g_uses_real else None
+    return loss.g_loss(real_logits, fake_logits)
 
   g_loss, d_fake = jax.value_and_grad(g_objective)(fake)
   (g_grads,) = g_vjp(d_fake)
   g_grads = lax.pmean(g_grads, axis_name)
-  g = state.g.apply_gradients(grads=g_grads, batch_stats=g_batch_stats)
+  g = state.g.apply_gradients(grads=g_grads, batch_stats=g_stats)
 
   # EMA with the usual warm-up, so early samples are not dominated by the random init.
   decay = jnp.minimum(ema_decay, (1.0 + state.step) / (10.0 + state.step))
   ema_params = jax.tree_util.tree_map(lambda e, p: decay * e + (1.0 - decay) * p,
                                       state.ema_params, g.params)
 
-  metrics = {
-      'd_loss': d_loss,
-      'g_loss': g_loss,
-      'd_real_logit': jnp.mean(real_logits.astype(jnp.float32)),
-      'd_fake_logit': jnp.mean(fake_logits.astype(jnp.float32)),
-      'd_accuracy': 0.5 * (jnp.mean(real_logits > 0) + jnp.mean(fake_logits < 0)),
-      'd_grad_norm': optax.tree.norm(d_grads),
-      'g_grad_norm': optax.tree.norm(g_grads),
-  }
-  metrics = lax.pmean(metrics, axis_name)
-  new_state = state.replace(step=state.step + 1, g=g, d=d, ema_params=ema_params)
+  metrics = lax.pmean({**metrics, 'g_loss': g_loss, 'g_grad_norm': optax.tree.norm(g_grads)},
+                      axis_name)
+  new_state = state.replace(step=state.step + 1, g=g, d=d, ema_params=ema_params,
+                            reg_state=reg_state)
   return new_state, metrics
 
 
@@ -106,4 +152,6 @@ def make_train_step(config: ml_collections.ConfigDict, g_model: nn.Module,
   """Binds the static parts of the config; the result still needs a named axis (parallel.py)."""
   return functools.partial(train_step, g_model=g_model, d_model=d_model,
                            loss=losses.get(config.loss.name), z_dim=config.model.z_dim,
-                           ema_decay=config.train.ema_decay)
+                           ema_decay=config.train.ema_decay, n_critic=config.train.n_critic,
+                           penalties=penalties_lib.from_config(config),
+                           reg_every=config.loss.reg_every)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from typing import Sequence
 
@@ -13,6 +15,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
+from jax.experimental import multihost_utils
 from tqdm import tqdm
 
 from gan_jax import checkpoint, data, models, parallel, plots, sampling, step as step_lib
@@ -22,8 +25,60 @@ from gan_jax import validation, writers
 _FIXED_NOISE_SEED = 1234  # the grid's noise never changes, so grids are comparable over time
 
 
+# Exit code of `gan_jax.main` after a SIGTERM/SIGINT was honoured and a checkpoint saved
+# (EX_TEMPFAIL: "try again"); rerunning the same command resumes.
+PREEMPTED_EXIT_CODE = 75
+
+
 class NonFiniteError(FloatingPointError):
   pass
+
+
+class Preempted(Exception):
+  """Training stopped on SIGTERM/SIGINT after saving a checkpoint at `step`."""
+
+  def __init__(self, step: int, path: str):
+    super().__init__(f'Stopped by signal at step {step}; checkpoint saved to {path}. '
+                     'Run the same command again to resume.')
+    self.step = step
+    self.path = path
+
+
+class _StopRequests:
+  """Turns SIGTERM/SIGINT into a flag checked at step boundaries; a second SIGINT interrupts."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = {}
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      for sig in (signal.SIGTERM, signal.SIGINT):
+        self._previous[sig] = signal.signal(sig, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    if self.requested and signum == signal.SIGINT:
+      raise KeyboardInterrupt
+    self.requested = True
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+  def agreed(self, step: int) -> bool:
+    """Whether to stop now; on several hosts all must agree on the same step."""
+    if jax.process_count() == 1:
+      return self.requested
+    if step % 10:  # a cross-host check every step would cost a sync per step
+      return False
+    flags = multihost_utils.process_allgather(np.int32(self.requested))
+    return bool(np.max(flags))
+
+
+def _nonfinite_networks(names: Sequence[str]) -> str:
+  nets = sorted({'G' if n.startswith('g_') else 'D' for n in names})
+  return ' and '.join(nets)
 
 
 class Run:
@@ -46,6 +101,11 @@ class Run:
     if self.checkpointer.latest_step() is not None:
       state = self.checkpointer.restore(state)
     return state
+
+  def batches(self, step: int) -> np.ndarray:
+    """The real data of train step `step`: [n_critic, B_process, ...], one batch per D update."""
+    n = self.config.train.n_critic
+    return np.stack([self.source.batch(step * n + i) for i in range(n)])
 
   def fixed_noise(self, num: int, seed: int = _FIXED_NOISE_SEED) -> jax.Array:
     return jax.random.normal(jax.random.PRNGKey(seed), (num, self.config.model.z_dim))
@@ -93,8 +153,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   writer.drop_after(start)
   runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model), devices,
                            config.parallel)
+  try:
+    with _StopRequests() as stop:
+      state = _loop(run, runner, writer, state, start, stop, lead)
+  finally:
+    writer.close()
+    run.checkpointer.close()
+  if lead and os.path.exists(writer.path):
+    plots.save_loss_curves(writer.path, os.path.join(workdir, 'loss_curves.png'))
+  return state
+
+
+def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
+          state: state_lib.GANState, start: int, stop: _StopRequests,
+          lead: bool) -> state_lib.GANState:
+  """Steps from `start` to num_steps with periodic logging, samples and checkpoints."""
+  t = run.config.train
   fixed_z = run.fixed_noise(_grid_noise_count(run))
-  t = config.train
   pstate = runner.put_state(state)
   pending: list = []  # device metrics since the last log line; read only at log steps
   host_state = state
@@ -102,7 +177,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
              dynamic_ncols=True)
   t0 = time.time()
   for step in range(start, t.num_steps):
-    pstate, metrics = runner.step(pstate, runner.put_batch(run.source.batch(step)))
+    pstate, metrics = runner.step(pstate, runner.put_batch(run.batches(step)))
     if pending:
       # At most two steps in flight: enough to keep the device busy, and it bounds queued
       # work (XLA CPU's in-process collectives can starve their thread pool otherwise).
@@ -119,26 +194,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       if bad:
         latest = run.checkpointer.latest_step()
         raise NonFiniteError(
-            f'Non-finite {", ".join(bad)} by step {done}; the last good checkpoint is '
+            f'Non-finite {", ".join(bad)} in {_nonfinite_networks(bad)} by step {done}; '
+            f'the last good checkpoint (kept) is '
             f'{run.checkpointer.path(latest) if latest is not None else "(none yet)"}. '
             'Lower the learning rates or check the data.')
       writer.write(done, means)
       bar.set_postfix(d_loss=f'{means["d_loss"]:.3f}', g_loss=f'{means["g_loss"]:.3f}',
                       d_acc=f'{means["d_accuracy"]:.2f}')
+    preempted = stop.agreed(done)
     save_grid = done % t.sample_every == 0 or last
-    save_ckpt = done % t.checkpoint_every == 0 or last
+    save_ckpt = done % t.checkpoint_every == 0 or last or preempted
     if save_grid or save_ckpt:
       host_state = runner.get_state(pstate)
     if save_grid and lead:
-      run.save_samples(host_state, fixed_z, os.path.join(workdir, 'samples', f'step_{done:06d}.png'),
-                       f'step {done}')
+      run.save_samples(host_state, fixed_z,
+                       os.path.join(run.workdir, 'samples', f'step_{done:06d}.png'), f'step {done}')
     if save_ckpt:
       run.checkpointer.save(done, host_state)
+    if preempted:
+      bar.close()
+      raise Preempted(done, run.checkpointer.path(done))
   bar.close()
-  writer.close()
-  if start < t.num_steps:
-    host_state = runner.get_state(pstate)
-  if lead and os.path.exists(writer.path):
-    plots.save_loss_curves(writer.path, os.path.join(workdir, 'loss_curves.png'))
-  run.checkpointer.close()
-  return host_state
+  return runner.get_state(pstate) if start < t.num_steps else host_state

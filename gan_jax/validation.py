@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ml_collections
 
-from gan_jax import data, losses, models, parallel
+from gan_jax import data, losses, models, parallel, penalties
 
 
 class ConfigError(ValueError):
@@ -43,6 +43,13 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
     _check(0 <= value < 1, f'config.optim.{key}={value!r} must be in [0, 1).')
   _check(0 <= config.train.ema_decay < 1,
          f'config.train.ema_decay={config.train.ema_decay!r} must be in [0, 1).')
+  for key in ('train.n_critic', 'loss.reg_every'):
+    section, name = key.split('.')
+    value = config[section][name]
+    _check(isinstance(value, int) and value >= 1, f'config.{key}={value!r} must be an integer >= 1.')
+  for name, weight in config.loss.regularizers.items():
+    _choice('loss.regularizers key', name, penalties.NAMES)
+    _check(weight >= 0, f'config.loss.regularizers.{name}={weight!r} must be >= 0 (0 turns it off).')
   total = num_devices * process_count
   _check(config.data.batch_size % total == 0,
          f'config.data.batch_size={config.data.batch_size} does not split over {total} devices '

@@ -13,7 +13,7 @@ def _train(config, workdir, devices, mode='pmap', steps=2):
   runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model), devices, mode)
   state = runner.put_state(run.initial_state())
   for i in range(steps):
-    state, _ = runner.step(state, runner.put_batch(run.source.batch(i)))
+    state, _ = runner.step(state, runner.put_batch(run.batches(i)))
   return runner.get_state(state)
 
 
@@ -63,4 +63,4 @@ def test_batch_that_does_not_split_is_a_clear_error(tmp_path):
   runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model),
                            jax.local_devices()[:4])
   with pytest.raises(ValueError, match='set config.data.batch_size to a multiple of 4'):
-    runner.put_batch(np.zeros((6, 28, 28, 1), np.float32))
+    runner.put_batch(np.zeros((1, 6, 28, 28, 1), np.float32))

@@ -26,17 +26,18 @@ def test_one_step_lowers_d_loss_and_moves_both_networks(experiment, tmp_path):
   config = load_config(experiment)
   run = train.Run(config, str(tmp_path))
   state = run.initial_state()
-  batch = run.source.batch(0)
+  batch = run.batches(0)  # [n_critic=1, B, ...]
   runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model),
                            jax.local_devices()[:1])
   new_state, metrics = runner.step(runner.put_state(state), runner.put_batch(batch))
   new_state = runner.get_state(new_state)
   metrics = runner.mean_metrics([metrics])
 
-  # On one device the step's noise is N(0, I) drawn from fold_in(rng, step).
-  z = jax.random.normal(jax.random.fold_in(state.rng, 0), (len(batch), config.model.z_dim))
-  before = _d_loss_on(run, state.d.params, state.g, state.d.batch_stats, batch, z)
-  after = _d_loss_on(run, new_state.d.params, state.g, state.d.batch_stats, batch, z)
+  # On one device the step's noise is the global noise: N(0, I) from its step key.
+  z_key, _ = step_lib.step_keys(state.rng, 0, 0)
+  z = jax.random.normal(z_key, (batch.shape[1], config.model.z_dim))
+  before = _d_loss_on(run, state.d.params, state.g, state.d.batch_stats, batch[0], z)
+  after = _d_loss_on(run, new_state.d.params, state.g, state.d.batch_stats, batch[0], z)
   assert after < before
   np.testing.assert_allclose(metrics['d_loss'], before, rtol=1e-5)
 
