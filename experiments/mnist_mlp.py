@@ -24,6 +24,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.g_hidden = (256, 512)  # G's hidden widths
   c.model.g_batch_norm = True  # BatchNorm after each of G's hidden layers
   c.model.d_hidden = (512, 256)  # D's hidden widths (LeakyReLU 0.2)
+  c.model.d_spectral_norm = False  # spectral normalization of every D layer
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'nonsaturating'  # gan_jax.losses registry: see gan_jax/losses.py NAMES

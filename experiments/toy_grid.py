@@ -28,6 +28,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.g_hidden = (128, 128, 128)  # G's hidden widths (ReLU)
   c.model.g_batch_norm = False  # BatchNorm after G's hidden layers (hurt mode coverage here)
   c.model.d_hidden = (128, 128, 128)  # D's hidden widths (LeakyReLU 0.2)
+  c.model.d_spectral_norm = False  # spectral normalization of every D layer
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'nonsaturating'  # gan_jax.losses registry: see gan_jax/losses.py NAMES

@@ -88,3 +88,21 @@ def test_wgan_gp_with_five_critic_steps(tmp_path):
   assert int(state.step) == 10
   assert all(np.isfinite(v) for row in history for v in row.values())
   assert history[-1]['penalty_gp'] >= 0
+
+
+@pytest.mark.parametrize('experiment', ['mnist_mlp', 'mnist_dcgan'])
+def test_spectral_norm_keeps_d_layers_at_unit_norm(experiment, tmp_path):
+  config = load_config(experiment)
+  config.model.d_spectral_norm = True
+  state, history = _run_steps(config, str(tmp_path), jax.local_devices()[:1], steps=3)
+  assert all(np.isfinite(v) for row in history for v in row.values())
+  sigmas = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(state.d.batch_stats)
+            if 'sigma' in jax.tree_util.keystr(path)]
+  assert sigmas, 'spectral norm keeps its estimates in batch_stats'
+  # Each stored sigma estimates the top singular value of the raw kernel it divides by.
+  kernels = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(state.d.params)
+             if 'kernel' in jax.tree_util.keystr(path)]
+  true_top = sorted(float(np.linalg.svd(np.reshape(k, (-1, k.shape[-1])), compute_uv=False)[0])
+                    for k in kernels)
+  estimates = sorted(float(np.ravel(s)[0]) for s in sigmas)
+  np.testing.assert_allclose(estimates, true_top, rtol=0.35)

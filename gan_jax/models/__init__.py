@@ -20,12 +20,13 @@ def build(config: ml_collections.ConfigDict, data_shape: Sequence[int]) -> tuple
     size, _, channels = data_shape
     g = dcgan.Generator(image_size=size, channels=channels, features=m.g_features,
                         axis_name=AXIS_NAME)
-    d = dcgan.Discriminator(image_size=size, features=m.d_features, axis_name=AXIS_NAME)
+    d = dcgan.Discriminator(image_size=size, features=m.d_features, axis_name=AXIS_NAME,
+                            spectral_norm=m.d_spectral_norm)
   elif m.name == 'mlp':
     g = mlp.Generator(out_shape=tuple(data_shape), hidden=tuple(m.g_hidden),
                       batch_norm=m.g_batch_norm, tanh_output=len(data_shape) == 3,
                       axis_name=AXIS_NAME)
-    d = mlp.Discriminator(hidden=tuple(m.d_hidden))
+    d = mlp.Discriminator(hidden=tuple(m.d_hidden), spectral_norm=m.d_spectral_norm)
   else:
     raise ValueError(f'Unknown config.model.name={m.name!r}; valid: {", ".join(NAMES)}.')
   return g, d

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from gan_jax.models.layers import ConvTranspose, bn_scale_init, dcgan_init
+from gan_jax.models.mlp import sn_dense
 
 # image size -> (side of the first/last feature map, number of 2x resamplings)
 GEOMETRY = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
@@ -61,17 +62,20 @@ class Discriminator(nn.Module):
   features: int = 64  # width of the first layer; doubles with depth
   axis_name: str | None = None
   bn_momentum: float = 0.9
+  spectral_norm: bool = False  # normalise every layer's weight (Miyato et al. 2018)
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
     _, n_down = _geometry(self.image_size)
     width = self.features
     for i in range(n_down):
-      x = nn.Conv(width, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False,
-                  kernel_init=dcgan_init)(x)
+      conv = nn.Conv(width, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False,
+                     kernel_init=dcgan_init)
+      x = nn.SpectralNorm(conv)(x, update_stats=train) if self.spectral_norm else conv(x)
       if i > 0:
         x = _batch_norm(train, self.axis_name, self.bn_momentum)(x)
       x = nn.leaky_relu(x, 0.2)
       width *= 2
-    x = nn.Dense(1, use_bias=False, kernel_init=dcgan_init)(x.reshape(x.shape[0], -1))
+    x = sn_dense(1, x.reshape(x.shape[0], -1), self.spectral_norm, train, use_bias=False,
+                 kernel_init=dcgan_init)
     return x[:, 0]

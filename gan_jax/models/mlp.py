@@ -36,14 +36,23 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """samples [N, ...] -> logits [N]; LeakyReLU(0.2) hidden layers, no normalisation."""
+  """samples [N, ...] -> logits [N]; LeakyReLU(0.2) hidden layers, optional spectral norm."""
 
   hidden: Sequence[int] = (256, 256)
+  spectral_norm: bool = False  # Miyato et al. 2018; power-iteration vectors live in batch_stats
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
-    del train  # no train/eval difference; kept so every D has the same signature
+    dense = lambda width, x: sn_dense(width, x, self.spectral_norm, train)  # noqa: E731
     x = x.reshape(x.shape[0], -1)
     for width in self.hidden:
-      x = nn.leaky_relu(nn.Dense(width)(x), 0.2)
-    return nn.Dense(1)(x)[:, 0]
+      x = nn.leaky_relu(dense(width, x), 0.2)
+    return dense(1, x)[:, 0]
+
+
+def sn_dense(width: int, x: jax.Array, spectral_norm: bool, train: bool, **kwargs) -> jax.Array:
+  """A Dense layer, spectrally normalised when asked (one power iteration per train call)."""
+  layer = nn.Dense(width, **kwargs)
+  if not spectral_norm:
+    return layer(x)
+  return nn.SpectralNorm(layer)(x, update_stats=train)
