@@ -2,7 +2,7 @@
 
 Every family is a pair (d_loss, g_loss) with the signature `(real_logits, fake_logits)`,
 so `get(name)` hands back interchangeable pairs. G losses take `real_logits` first even when
-they ignore it; only the relativistic ones use it (`LossPair.g_uses_real`). "Logits" are D's
+they ignore it; only the relativistic ones (`RELATIVISTIC`) use it. "Logits" are D's
 raw outputs: pre-sigmoid for the BCE family, critic values for hinge/Wasserstein, the linear
 output for least squares. All BCE terms use -log sigmoid(t) = softplus(-t), exact and finite
 for any finite logit (no log(0) at |t| = 100). Inputs are cast to float32 first, so values
@@ -69,7 +69,7 @@ def _d_terms(real: Array, fake: Array, reduction: str | None) -> Array:
 
 def _needs_real(real_logits: Array | None, name: str) -> Array:
   if real_logits is None:
-    raise ValueError(f'{name} is relativistic and needs real_logits (LossPair.g_uses_real).')
+    raise ValueError(f'{name} is relativistic and needs real_logits (see losses.RELATIVISTIC).')
   return _f32(real_logits)
 
 
@@ -193,9 +193,9 @@ def g_ragan(real_logits: Array | None, fake_logits: Array,
 
 
 class LossPair(NamedTuple):
+  """Unpacks as `d_loss, g_loss = losses.get(name)`."""
   d_loss: LossFn
   g_loss: LossFn
-  g_uses_real: bool = False  # relativistic G losses also need D's logits on real data
 
 
 _REGISTRY: dict[str, LossPair] = {
@@ -204,14 +204,16 @@ _REGISTRY: dict[str, LossPair] = {
     'hinge': LossPair(d_hinge, g_hinge),
     'wasserstein': LossPair(d_wasserstein, g_wasserstein),
     'least_squares': LossPair(d_least_squares, g_least_squares),
-    'rpgan': LossPair(d_rpgan, g_rpgan, g_uses_real=True),
-    'ragan': LossPair(d_ragan, g_ragan, g_uses_real=True),
+    'rpgan': LossPair(d_rpgan, g_rpgan),
+    'ragan': LossPair(d_ragan, g_ragan),
 }
 NAMES = tuple(_REGISTRY)
+# Families whose G loss also needs D's logits on real data.
+RELATIVISTIC = frozenset({'rpgan', 'ragan'})
 
 
 def get(name: str) -> LossPair:
-  """Returns the (d_loss, g_loss, g_uses_real) triple registered under `name`.
+  """Returns the (d_loss, g_loss) pair registered under `name`.
 
   Both losses take (real_logits, fake_logits); see the module docstring for the formulas.
   """

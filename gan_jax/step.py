@@ -86,6 +86,7 @@ def _d_update(d: TrainState, reg_state: Any, real: jax.Array, fake: jax.Array, r
 
 def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model: nn.Module,
                loss: losses.LossPair, z_dim: int, ema_decay: float, n_critic: int = 1,
+               g_uses_real: bool = False,
                penalties: Sequence[tuple[str, float]] = (), reg_every: int = 1,
                axis_name: str = AXIS_NAME) -> tuple[GANState, Metrics]:
   """One GAN iteration on this device's share of the data.
@@ -127,7 +128,7 @@ def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model
   # they would count the fakes twice.
   def g_objective(fake_images):
     fake_logits, _ = _apply(d_model, d.params, d.batch_stats, fake_images)
-    real_logits = _apply(d_model, d.params, d.batch_stats, real)[0] if loss.g_uses_real else None
+    real_logits = _apply(d_model, d.params, d.batch_stats, real)[0] if g_uses_real else None
     return loss.g_loss(real_logits, fake_logits)
 
   g_loss, d_fake = jax.value_and_grad(g_objective)(fake)
@@ -152,6 +153,7 @@ def make_train_step(config: ml_collections.ConfigDict, g_model: nn.Module,
   """Binds the static parts of the config; the result still needs a named axis (parallel.py)."""
   return functools.partial(train_step, g_model=g_model, d_model=d_model,
                            loss=losses.get(config.loss.name), z_dim=config.model.z_dim,
+                           g_uses_real=config.loss.name in losses.RELATIVISTIC,
                            ema_decay=config.train.ema_decay, n_critic=config.train.n_critic,
                            penalties=penalties_lib.from_config(config),
                            reg_every=config.loss.reg_every)
