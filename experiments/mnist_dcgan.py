@@ -51,6 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 500  # steps between checkpoints (and one at the end)
   c.train.keep_checkpoints = 3  # most recent checkpoints kept on disk
   c.train.ema_decay = 0.999  # EMA of G's parameters, used for all samples
+  c.train.on_nonfinite = 'stop'  # NaN/Inf in losses or gradients: 'stop' at the next log step, or 'skip' the update
   c.train.num_samples = 64  # fixed-noise samples in each grid
 
   if arg == 'runlocal':

@@ -1,22 +1,29 @@
 """Orbax checkpoints of the GANState: save every N steps, keep the last few, restore latest.
 
 Orbax writes each step into a temporary directory and renames it when complete, so an
-interrupted save is never picked up as the latest checkpoint.
+interrupted save (crash, SIGKILL) is never picked up as a checkpoint. A checkpoint that is
+complete but unreadable (truncated or corrupted files) is moved aside, never deleted, and
+the previous one is used.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 
 
 class Checkpointer:
 
   def __init__(self, directory: str, max_to_keep: int = 3):
     self.directory = os.path.abspath(directory)
+    # Unreadable checkpoints go next to, not inside, the manager's directory.
+    self.quarantine = self.directory.rstrip('/') + '_unreadable'
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
                                            enable_async_checkpointing=False)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
@@ -25,7 +32,7 @@ class Checkpointer:
     return self._manager.latest_step()
 
   def all_steps(self) -> list[int]:
-    return list(self._manager.all_steps())
+    return sorted(self._manager.all_steps())
 
   def save(self, step: int, state: Any) -> None:
     """Saves a host copy of the state (one replica); blocks until written."""
@@ -39,6 +46,36 @@ class Checkpointer:
       raise FileNotFoundError(f'No checkpoint in {self.directory}.')
     abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, target)
     return self._manager.restore(step, args=ocp.args.StandardRestore(abstract))
+
+  def restore_latest_readable(self, target: Any) -> tuple[Any, int | None]:
+    """(state, step) from the newest checkpoint that reads back; (target, None) if none exist.
+
+    Each unreadable checkpoint is reported and moved to `<directory>_unreadable/` so the run
+    can save that step again; if every checkpoint is unreadable this raises instead of
+    silently starting over.
+    """
+    steps = self.all_steps()
+    for step in reversed(steps):
+      try:
+        return self.restore(target, step), step
+      except Exception as e:  # orbax/tensorstore raise assorted types for bad files
+        moved = self._set_aside(step)
+        message = (f'Checkpoint {self.path(step)} is unreadable ({type(e).__name__}: '
+                   f'{str(e)[:200]}); moved it to {moved} and trying the previous one.')
+        logging.warning(message)
+        print(message, flush=True)
+    if steps:
+      raise RuntimeError(f'None of the checkpoints {steps} could be read; they are in '
+                         f'{self.quarantine}. Move a good one back into {self.directory} or '
+                         'use a new --workdir to start over.')
+    return target, None
+
+  def _set_aside(self, step: int) -> str:
+    os.makedirs(self.quarantine, exist_ok=True)
+    dest = os.path.join(self.quarantine, f'{step}.{int(time.time())}')
+    shutil.move(self.path(step), dest)
+    self._manager.reload()
+    return dest
 
   def path(self, step: int) -> str:
     return os.path.join(self.directory, str(step))

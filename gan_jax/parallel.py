@@ -67,12 +67,19 @@ class Runner:
       return jax.device_put(batch, self._sharded)
     return jax.device_put(batch, self._batch_sharding)
 
-  def mean_metrics(self, history: Sequence[dict[str, jax.Array]]) -> dict[str, float]:
-    """Mean of per-step metric dicts over a log interval, with one device-to-host copy."""
+  def mean_metrics(self, history: Sequence[dict[str, jax.Array]],
+                   ignore_nan: bool = False) -> dict[str, float]:
+    """Mean of per-step metric dicts over a log interval, with one device-to-host copy.
+
+    `ignore_nan` averages only the finite steps (used when non-finite updates are skipped).
+    """
     if self.mode == 'pmap':  # metrics are pmean-ed, so replica 0 holds the value
       history = [jax.tree_util.tree_map(lambda x: x[0], m) for m in history]
     stacked = jax.device_get(jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *history))
-    return {k: float(np.mean(v)) for k, v in stacked.items()}
+    if not ignore_nan:
+      return {k: float(np.mean(v)) for k, v in stacked.items()}
+    finite = {k: np.asarray(v)[np.isfinite(v)] for k, v in stacked.items()}
+    return {k: float(np.mean(v)) if v.size else float('nan') for k, v in finite.items()}
 
   def step(self, state: Any, batch: Any) -> tuple[Any, Any]:
     return self._step(state, batch)

@@ -86,7 +86,7 @@ def _d_update(d: TrainState, reg_state: Any, real: jax.Array, fake: jax.Array, r
 
 def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model: nn.Module,
                loss: losses.LossPair, z_dim: int, ema_decay: float, n_critic: int = 1,
-               g_uses_real: bool = False,
+               g_uses_real: bool = False, skip_nonfinite: bool = False,
                penalties: Sequence[tuple[str, float]] = (), reg_every: int = 1,
                axis_name: str = AXIS_NAME) -> tuple[GANState, Metrics]:
   """One GAN iteration on this device's share of the data.
@@ -145,6 +145,15 @@ def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model
                       axis_name)
   new_state = state.replace(step=state.step + 1, g=g, d=d, ema_params=ema_params,
                             reg_state=reg_state)
+  if skip_nonfinite:
+    # Metrics are pmean-ed, so every device takes the same decision. A NaN anywhere in the
+    # gradients makes their norm NaN. The step counter still advances: the next step sees
+    # new data and noise.
+    ok = jnp.all(jnp.isfinite(jnp.stack([metrics[k] for k in
+                                         ('d_loss', 'g_loss', 'd_grad_norm', 'g_grad_norm')])))
+    kept = jax.tree_util.tree_map(lambda new, old: jnp.where(ok, new, old), new_state, state)
+    new_state = kept.replace(step=state.step + 1)
+    metrics = {**metrics, 'skipped': 1.0 - ok.astype(jnp.float32)}
   return new_state, metrics
 
 
@@ -154,6 +163,7 @@ def make_train_step(config: ml_collections.ConfigDict, g_model: nn.Module,
   return functools.partial(train_step, g_model=g_model, d_model=d_model,
                            loss=losses.get(config.loss.name), z_dim=config.model.z_dim,
                            g_uses_real=config.loss.name in losses.RELATIVISTIC,
+                           skip_nonfinite=config.train.on_nonfinite == 'skip',
                            ema_decay=config.train.ema_decay, n_critic=config.train.n_critic,
                            penalties=penalties_lib.from_config(config),
                            reg_every=config.loss.reg_every)

@@ -97,10 +97,8 @@ class Run:
     return state_lib.create(self.config, self.g_model, self.d_model, self.source.element_shape)
 
   def restore_or_init(self) -> state_lib.GANState:
-    state = self.initial_state()
-    if self.checkpointer.latest_step() is not None:
-      state = self.checkpointer.restore(state)
-    return state
+    """The newest readable checkpoint's state, or a fresh one."""
+    return self.checkpointer.restore_latest_readable(self.initial_state())[0]
 
   def batches(self, step: int) -> np.ndarray:
     """The real data of train step `step`: [n_critic, B_process, ...], one batch per D update."""
@@ -187,11 +185,13 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
     last = done == t.num_steps
     bar.update(1)
     if done % t.log_every == 0 or last:
-      means = runner.mean_metrics(pending)
+      means = runner.mean_metrics(pending, ignore_nan=t.on_nonfinite == 'skip')
+      if 'skipped' in means:  # 'skip' mode: count skipped updates, average the rest
+        means['skipped'] = round(means['skipped'] * len(pending))
       pending.clear()
       means['steps_per_sec'] = (done - start) / max(time.time() - t0, 1e-9)
       bad = [k for k, v in means.items() if not math.isfinite(v)]
-      if bad:
+      if bad and t.on_nonfinite == 'stop':
         latest = run.checkpointer.latest_step()
         raise NonFiniteError(
             f'Non-finite {", ".join(bad)} in {_nonfinite_networks(bad)} by step {done}; '
