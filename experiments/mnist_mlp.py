@@ -55,7 +55,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.on_nonfinite = 'stop'  # NaN/Inf in losses or gradients: 'stop' at the next log step, or 'skip' the update
   c.train.num_samples = 64  # fixed-noise samples in each grid
 
+  c.eval = ml_collections.ConfigDict()
+  c.eval.every = 1000  # steps between evaluations (and one at the end; 0 = off); ~10 s on 2 CPU cores each
+  c.eval.num_samples = 5000  # generated samples scored per evaluation
+  c.eval.metrics = 'fid,kid,precision_recall,density_coverage,score'  # comma-separated; see gan_jax/evaluation/protocol.py
+  c.eval.ema = True  # score G's EMA parameters (False: the raw ones)
+
   if arg == 'runlocal':
+    c.eval.every = 3
+    c.eval.num_samples = 200
     c.data.batch_size = 16
     c.model.g_hidden = (32,)
     c.model.d_hidden = (32,)

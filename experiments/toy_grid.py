@@ -59,7 +59,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.on_nonfinite = 'stop'  # NaN/Inf in losses or gradients: 'stop' at the next log step, or 'skip' the update
   c.train.num_samples = 64  # image grids only; toy plots always show 2,500 points
 
+  c.eval = ml_collections.ConfigDict()
+  c.eval.every = 2000  # steps between evaluations (and one at the end; 0 = off); well under a second each
+  c.eval.num_samples = 2500  # generated samples scored per evaluation
+  c.eval.metrics = 'modes,high_quality,reverse_kl'  # comma-separated; see gan_jax/evaluation/protocol.py
+  c.eval.ema = True  # score G's EMA parameters (False: the raw ones)
+
   if arg == 'runlocal':
+    c.eval.every = 3
+    c.eval.num_samples = 200
     c.model.g_hidden = (32, 32)
     c.model.d_hidden = (32, 32)
     c.train.num_steps = 6

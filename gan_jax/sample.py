@@ -9,10 +9,8 @@ as raw coordinates. The same checkpoint and seed always give the same output.
 
 from __future__ import annotations
 
-import json
 import os
 
-import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
@@ -27,19 +25,10 @@ _STEP = flags.DEFINE_integer('step', None, 'Checkpoint step; the latest by defau
 flags.mark_flags_as_required(['workdir', 'out'])
 
 
-def load_run(workdir: str) -> train.Run:
-  path = os.path.join(workdir, 'config.json')
-  if not os.path.exists(path):
-    raise FileNotFoundError(f'{path} not found: --workdir must be a directory written by gan_jax.main.')
-  with open(path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  return train.Run(config, workdir)
-
-
 def sample(workdir: str, num: int, seed: int = 0, ema: bool = True,
            step: int | None = None) -> tuple[np.ndarray, train.Run]:
   """Samples from the checkpoint at `step` (latest by default): images in [0, 1] or 2D points."""
-  run = load_run(workdir)
+  run = train.load_run(workdir)
   if run.checkpointer.latest_step() is None:
     raise FileNotFoundError(f'No checkpoint in {run.checkpointer.directory}; train first.')
   state = run.checkpointer.restore(run.initial_state(), step)

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from gan_jax import checkpoint, data, models, parallel, plots, sampling, step as step_lib
 from gan_jax import state as state_lib
 from gan_jax import validation, writers
+from gan_jax.evaluation import protocol
 
 _FIXED_NOISE_SEED = 1234  # the grid's noise never changes, so grids are comparable over time
 
@@ -122,6 +123,16 @@ class Run:
       plots.save_image_grid(points, path)
 
 
+def load_run(workdir: str) -> Run:
+  """The Run of an existing workdir, from the config.json that training wrote there."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{path} not found: --workdir must be a directory written by gan_jax.main.')
+  with open(path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  return Run(config, workdir)
+
+
 def _grid_noise_count(run: Run) -> int:
   # Toy plots need enough points to show every mode (REFERENCE.md scores 2,500).
   return 2500 if run.is_toy else run.config.train.num_samples
@@ -151,20 +162,51 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   writer.drop_after(start)
   runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model), devices,
                            config.parallel)
+  evals = _PeriodicEval(run, writer) if config.eval.every else None
   try:
     with _StopRequests() as stop:
-      state = _loop(run, runner, writer, state, start, stop, lead)
+      state = _loop(run, runner, writer, evals, state, start, stop, lead)
   finally:
     writer.close()
     run.checkpointer.close()
+    if evals:
+      evals.best.close()
   if lead and os.path.exists(writer.path):
     plots.save_loss_curves(writer.path, os.path.join(workdir, 'loss_curves.png'))
   return state
 
 
+class _PeriodicEval:
+  """Scores G every config.eval.every steps; keeps the best checkpoint by the primary score."""
+
+  def __init__(self, run: Run, writer: writers.MetricWriter):
+    self.run = run
+    self.writer = writer
+    self.evaluator = protocol.Evaluator(run.config)
+    self.best = checkpoint.Checkpointer(os.path.join(run.workdir, 'checkpoints_best'), 1)
+    primary = self.evaluator.primary
+    previous = [row[primary] for row in writer.read_eval() if primary in row]
+    self.best_value = None
+    for value in previous:
+      if self.evaluator.is_better(value, self.best_value):
+        self.best_value = value
+
+  def due(self, done: int, last: bool) -> bool:
+    return done % self.run.config.eval.every == 0 or last
+
+  def __call__(self, done: int, host_state: state_lib.GANState) -> dict[str, float]:
+    scores = self.evaluator(self.run, host_state)
+    self.writer.write_eval(done, scores, self.evaluator.protocol)
+    value = scores.get(self.evaluator.primary)
+    if value is not None and self.evaluator.is_better(value, self.best_value):
+      self.best_value = value
+      self.best.save(done, host_state)
+    return scores
+
+
 def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
-          state: state_lib.GANState, start: int, stop: _StopRequests,
-          lead: bool) -> state_lib.GANState:
+          evals: _PeriodicEval | None, state: state_lib.GANState, start: int,
+          stop: _StopRequests, lead: bool) -> state_lib.GANState:
   """Steps from `start` to num_steps with periodic logging, samples and checkpoints."""
   t = run.config.train
   fixed_z = run.fixed_noise(_grid_noise_count(run))
@@ -204,8 +246,12 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
     preempted = stop.agreed(done)
     save_grid = done % t.sample_every == 0 or last
     save_ckpt = done % t.checkpoint_every == 0 or last or preempted
-    if save_grid or save_ckpt:
+    evaluate = evals is not None and evals.due(done, last)
+    if save_grid or save_ckpt or evaluate:
       host_state = runner.get_state(pstate)
+    if evaluate:
+      scores = evals(done, host_state)
+      bar.write(f'step {done}: ' + ', '.join(f'{k} {v:.4g}' for k, v in scores.items()))
     if save_grid and lead:
       run.save_samples(host_state, fixed_z,
                        os.path.join(run.workdir, 'samples', f'step_{done:06d}.png'), f'step {done}')

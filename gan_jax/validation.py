@@ -5,6 +5,7 @@ from __future__ import annotations
 import ml_collections
 
 from gan_jax import data, losses, models, parallel, penalties
+from gan_jax.evaluation import protocol
 
 
 class ConfigError(ValueError):
@@ -51,6 +52,11 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
   for name, weight in config.loss.regularizers.items():
     _choice('loss.regularizers key', name, penalties.NAMES)
     _check(weight >= 0, f'config.loss.regularizers.{name}={weight!r} must be >= 0 (0 turns it off).')
+  _check(config.eval.every >= 0, f'config.eval.every={config.eval.every!r} must be >= 0 (0 = off).')
+  _positive(config, 'eval.num_samples')
+  allowed = protocol.valid_metrics(config)
+  for metric in protocol.requested(config):
+    _choice(f'eval.metrics entry for {config.data.name}', metric, allowed)
   total = num_devices * process_count
   _check(config.data.batch_size % total == 0,
          f'config.data.batch_size={config.data.batch_size} does not split over {total} devices '

@@ -1,29 +1,42 @@
-"""Metric sinks: metrics.jsonl (one line per log step) and TensorBoard event files."""
+"""Metric sinks: metrics.jsonl and eval.jsonl (one line per log/eval step) and TensorBoard."""
 
 from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from tensorboardX import SummaryWriter
 
 
 class MetricWriter:
-  """Writes scalars to `workdir/metrics.jsonl` and TensorBoard; a no-op unless `active`."""
+  """Writes scalars to `workdir/{metrics,eval}.jsonl` and TensorBoard; a no-op unless `active`."""
 
   def __init__(self, workdir: str, active: bool = True):
     self.active = active
     self.path = os.path.join(workdir, 'metrics.jsonl')
+    self.eval_path = os.path.join(workdir, 'eval.jsonl')
     if active:
       self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
 
   def write(self, step: int, scalars: dict[str, float]) -> None:
     if not self.active:
       return
-    with open(self.path, 'a') as f:
-      f.write(json.dumps({'step': step, **scalars}) + '\n')
+    _append(self.path, {'step': step, **scalars})
     for name, value in scalars.items():
       self._tb.add_scalar(name, value, step)
+
+  def write_eval(self, step: int, scores: dict[str, float], protocol: dict[str, Any]) -> None:
+    """One eval.jsonl line: the scores and the protocol that produced them."""
+    if not self.active:
+      return
+    _append(self.eval_path, {'step': step, **scores, 'protocol': protocol})
+    for name, value in scores.items():
+      self._tb.add_scalar(f'eval/{name}', value, step)
+    self._tb.flush()
+
+  def read_eval(self) -> list[dict[str, Any]]:
+    return _read(self.eval_path)
 
   def close(self) -> None:
     if self.active:
@@ -31,9 +44,22 @@ class MetricWriter:
 
   def drop_after(self, step: int) -> None:
     """On resume: forget lines logged after the checkpoint we resumed from."""
-    if not (self.active and os.path.exists(self.path)):
+    if not self.active:
       return
-    with open(self.path) as f:
-      kept = [line for line in f if line.strip() and json.loads(line)['step'] <= step]
-    with open(self.path, 'w') as f:
-      f.writelines(kept)
+    for path in (self.path, self.eval_path):
+      if os.path.exists(path):
+        kept = [row for row in _read(path) if row['step'] <= step]
+        with open(path, 'w') as f:
+          f.writelines(json.dumps(row) + '\n' for row in kept)
+
+
+def _append(path: str, row: dict[str, Any]) -> None:
+  with open(path, 'a') as f:
+    f.write(json.dumps(row) + '\n')
+
+
+def _read(path: str) -> list[dict[str, Any]]:
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]

@@ -51,6 +51,14 @@ def test_unknown_variant_is_rejected():
     ('optim.b1', 1.0, r'config.optim.b1=1.0 must be in \[0, 1\)'),
     ('train.ema_decay', 1.5, r'config.train.ema_decay=1.5 must be in \[0, 1\)'),
     ('data.batch_size', 30, 'config.data.batch_size=30 does not split over 4 devices'),
+    ('eval.metrics', 'fid,modes', "config.eval.metrics entry for mnist_5k='modes' is not valid; choose one of: fid, kid"),
+    ('eval.every', -1, r'config.eval.every=-1 must be >= 0 \(0 = off\)'),
+    ('eval.num_samples', 0, 'config.eval.num_samples=0 must be > 0'),
+    ('train.n_critic', 0, 'config.train.n_critic=0 must be an integer >= 1'),
+    ('loss.reg_every', 0, 'config.loss.reg_every=0 must be an integer >= 1'),
+    ('train.on_nonfinite', 'ignore', "config.train.on_nonfinite='ignore' is not valid; choose one of: stop, skip"),
+    ('train.num_steps', 0, 'config.train.num_steps=0 must be > 0'),
+    ('model.z_dim', -3, 'config.model.z_dim=-3 must be > 0'),
 ])
 def test_bad_values_name_the_key_and_the_fix(key, value, message):
   config = load_config('mnist_dcgan')

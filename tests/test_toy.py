@@ -1,5 +1,8 @@
 """A real learning check: the seed GAN finds the modes of the 2D ring in well under a minute."""
 
+import json
+import os
+
 import jax
 import numpy as np
 
@@ -21,3 +24,7 @@ def test_toy_ring_covers_at_least_six_of_eight_modes(tmp_path):
   covered = np.unique(nearest[high_quality])
   assert len(covered) >= 6, f'covered modes {covered.tolist()}'
   assert high_quality.mean() > 0.5
+  # The run's own final evaluation (evaluation.mode_stats) agrees with the count above.
+  with open(os.path.join(str(tmp_path), 'eval.jsonl')) as f:
+    final = json.loads(f.readlines()[-1])
+  assert final['step'] == config.train.num_steps and final['modes'] >= 6

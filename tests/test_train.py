@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import ROOT, load_config, python_cmd
-from gan_jax import sample, train
+from gan_jax import evaluation, sample, train
 
 
 def test_run_leaves_checkpoint_samples_and_metrics(dcgan_run):
@@ -27,6 +27,21 @@ def test_run_leaves_checkpoint_samples_and_metrics(dcgan_run):
   assert os.path.exists(os.path.join(workdir, 'loss_curves.png'))
   assert any(f.startswith('events.out.tfevents') for f in os.listdir(os.path.join(workdir, 'tensorboard')))
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['3', '6']
+
+
+def test_periodic_evaluation_records_scores_protocol_and_best_checkpoint(dcgan_run):
+  config, workdir, _ = dcgan_run
+  with open(os.path.join(workdir, 'eval.jsonl')) as f:
+    rows = [json.loads(line) for line in f]
+  assert [r['step'] for r in rows] == [3, 6]
+  for row in rows:
+    assert {'fid', 'kid', 'precision', 'recall', 'density', 'coverage', 'score'} <= set(row)
+    assert row['fid'] > 0 and 1.0 <= row['score'] <= 10.0
+    proto = row['protocol']
+    assert proto['fake_samples'] == config.eval.num_samples and proto['generator'] == 'ema'
+    assert proto['classifier_sha256'] == evaluation.classifier.CHECKSUM
+  best_step = min(rows, key=lambda r: r['fid'])['step']
+  assert os.listdir(os.path.join(workdir, 'checkpoints_best')) == [str(best_step)]
 
 
 def test_rerun_resumes_and_matches_an_uninterrupted_run(dcgan_run, tmp_path):
@@ -74,3 +89,8 @@ def test_command_lines(tmp_path):
   samples = np.load(npz)['samples']
   assert samples.shape == (8, 28, 28, 1) and samples.dtype == np.float32
   assert Image.open(png).size[0] > 28
+  out = subprocess.run(python_cmd('-m', 'gan_jax.evaluate', f'--workdir={workdir}', '--num_samples=300'),
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert out.returncode == 0, out.stderr[-2000:]
+  assert f'{workdir} at step 4' in out.stdout
+  assert '| fid ' in out.stdout and '"fake_samples": 300' in out.stdout
