@@ -15,10 +15,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.parallel = 'pmap'  # 'pmap' or 'shard_map': how the step is mapped over local devices
 
   c.data = ml_collections.ConfigDict()
-  c.data.name = 'toy_grid'  # 'toy_grid' or 'toy_grid': 2D Gaussian mixture, fresh points each step
+  c.data.name = 'toy_grid'  # 'toy_ring' or 'toy_grid': 2D Gaussian mixture, fresh points each step
   c.data.batch_size = 128  # global batch, split over all devices of all processes
   c.data.num_modes = 25  # number of Gaussians
-  c.data.radius = 1.0  # ring radius (toy_grid)
+  c.data.radius = 1.0  # ring radius (toy_ring)
   c.data.spacing = 2.0  # distance between neighbouring modes (toy_grid)
   c.data.std = 0.05  # standard deviation of each Gaussian
 
