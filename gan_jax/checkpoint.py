@@ -34,8 +34,13 @@ class Checkpointer:
   def all_steps(self) -> list[int]:
     return sorted(self._manager.all_steps())
 
-  def save(self, step: int, state: Any) -> None:
-    """Saves a host copy of the state (one replica); blocks until written."""
+  def save(self, step: int, state: Any, replace: bool = False) -> None:
+    """Saves a host copy of the state (one replica); blocks until written.
+
+    `replace` rewrites an existing checkpoint of the same step (a resumed run replaying it).
+    """
+    if replace and step in self._manager.all_steps():
+      self._manager.delete(step)
     self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
     self._manager.wait_until_finished()
 

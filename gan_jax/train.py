@@ -200,7 +200,8 @@ class _PeriodicEval:
     value = scores.get(self.evaluator.primary)
     if value is not None and self.evaluator.is_better(value, self.best_value):
       self.best_value = value
-      self.best.save(done, host_state)
+      # A resumed run replays steps past its checkpoint, evaluations included.
+      self.best.save(done, host_state, replace=True)
     return scores
 
 

@@ -19,7 +19,7 @@ def _command(workdir):
   return python_cmd('-m', 'gan_jax.main', '--config=experiments/mnist_mlp.py:runlocal',
                     f'--workdir={workdir}', f'--config.train.num_steps={NUM_STEPS}',
                     '--config.train.log_every=4', '--config.train.checkpoint_every=7',
-                    '--config.train.sample_every=1000')
+                    '--config.train.sample_every=1000', '--config.eval.every=30')
 
 
 _ENV = dict(os.environ, XLA_FLAGS='')  # one CPU device, as a user's laptop run
