@@ -2,11 +2,13 @@
 
 All metrics take feature arrays on the host and return Python floats. MNIST-family scores use
 the shipped classifier (`load_classifier`); they are comparable only between runs that used
-the same weights (`classifier.CHECKSUM`).
+the same weights (`classifier.CHECKSUM`). Natural-image scores use `load_inception`
+(pytorch-fid's FID Inception-v3, weights supplied by the user; see inception.py).
 """
 
 from gan_jax.evaluation.classifier import Classifier, load_classifier, mnist_5k_split
 from gan_jax.evaluation.fid import FeatureStats, feature_sums, fid_from_stats, frechet_distance, stats_fid
+from gan_jax.evaluation.inception import InceptionFeatures, load_inception
 from gan_jax.evaluation.inception_score import inception_score
 from gan_jax.evaluation.kid import kernel_distance
 from gan_jax.evaluation.modes import mode_stats, reverse_kl_to_uniform
@@ -14,6 +16,6 @@ from gan_jax.evaluation.prdc import density_coverage, manifold_metrics, precisio
 
 __all__ = [
     'Classifier', 'FeatureStats', 'density_coverage', 'feature_sums', 'fid_from_stats',
-    'frechet_distance', 'inception_score', 'kernel_distance', 'load_classifier', 'mnist_5k_split',
+    'frechet_distance', 'InceptionFeatures', 'inception_score', 'load_inception', 'kernel_distance', 'load_classifier', 'mnist_5k_split',
     'manifold_metrics', 'mode_stats', 'precision_recall', 'reverse_kl_to_uniform', 'stats_fid',
 ]
