@@ -77,3 +77,14 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   elif arg:
     raise ValueError(f"Unknown variant {arg!r} for toy_grid; valid: 'runlocal' or none.")
   return c
+
+
+def get_hyper(h):
+  """Three losses x three seeds (9 runs, ~4 min on 2 CPU cores with --parallel=1):
+    python launch/sweep.py --config=experiments/toy_grid.py --root=runs/toy_grid_losses
+    python launch/summarize.py --root=runs/toy_grid_losses
+  """
+  return h.product([
+      h.sweep('config.loss.name', ['nonsaturating', 'hinge', 'least_squares']),
+      h.sweep('config.seed', range(3)),
+  ])

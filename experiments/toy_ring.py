@@ -77,3 +77,19 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   elif arg:
     raise ValueError(f"Unknown variant {arg!r} for toy_ring; valid: 'runlocal' or none.")
   return c
+
+
+def get_hyper(h):
+  """Plain vs R1 vs WGAN-GP (with 5 D steps per G step), three seeds each (9 runs):
+    python launch/sweep.py --config=experiments/toy_ring.py --root=runs/toy_ring_reg --parallel=2
+    python launch/summarize.py --root=runs/toy_ring_reg
+  """
+  return h.product([
+      h.zip([
+          h.sweep('config.loss.name', ['nonsaturating', 'nonsaturating', 'wasserstein']),
+          h.sweep('config.loss.regularizers.r1', [0.0, 0.1, 0.0]),
+          h.sweep('config.loss.regularizers.gp', [0.0, 0.0, 10.0]),
+          h.sweep('config.train.n_critic', [1, 1, 5]),
+      ]),
+      h.sweep('config.seed', range(3)),
+  ])
