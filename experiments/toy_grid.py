@@ -12,6 +12,7 @@ import ml_collections
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0  # model init, noise and data order all derive from this
+  c.num_seeds = 1  # K > 1 trains K independent GANs (seeds seed..seed+K-1) in one vmapped program
   c.parallel = 'pmap'  # 'pmap' or 'shard_map': how the step is mapped over local devices
 
   c.data = ml_collections.ConfigDict()
@@ -50,6 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   c.train = ml_collections.ConfigDict()
   c.train.n_critic = 1  # D updates per G update (each on a fresh real batch)
+  c.train.steps_per_call = 50  # steps per compiled call (a lax.scan amortises dispatch, which dominates here); intervals must be multiples
   c.train.num_steps = 8000  # D+G iterations
   c.train.log_every = 500  # steps between metrics.jsonl / TensorBoard lines (mean over the interval)
   c.train.sample_every = 2000  # steps between scatter plots of 2,500 EMA samples (and one at the end)
@@ -66,6 +68,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.eval.ema = True  # score G's EMA parameters (False: the raw ones)
 
   if arg == 'runlocal':
+    c.train.steps_per_call = 1
     c.eval.every = 3
     c.eval.num_samples = 200
     c.model.g_hidden = (32, 32)

@@ -21,20 +21,25 @@ MODES = ('pmap', 'shard_map')
 class Runner:
   """Places state and batches on `devices` and runs the compiled step (built once)."""
 
-  def __init__(self, step_fn: Callable, devices: Sequence[jax.Device], mode: str = 'pmap'):
+  def __init__(self, step_fn: Callable, devices: Sequence[jax.Device], mode: str = 'pmap',
+               batch_axis: int = 1, num_seeds: int = 1):
+    """`batch_axis`: where the batch axis is in step_fn's batch (step.batch_axis(config));
+    `num_seeds`: size of the trailing seed axis of the metrics (1: none)."""
     if mode not in MODES:
       raise ValueError(f'Unknown config.parallel={mode!r}; valid: {", ".join(MODES)}.')
     self.devices = list(devices)
     self.mode = mode
+    self.batch_axis = batch_axis
+    self.num_seeds = num_seeds
     mesh = Mesh(np.array(self.devices), (AXIS_NAME,))
     self._replicated = NamedSharding(mesh, P())
     self._sharded = NamedSharding(mesh, P(AXIS_NAME))  # leading axis split over devices
-    self._batch_sharding = NamedSharding(mesh, P(None, AXIS_NAME))  # [n_critic, B, ...]
+    batch_spec = P(*([None] * batch_axis), AXIS_NAME)  # e.g. [n_critic, B, ...]
+    self._batch_sharding = NamedSharding(mesh, batch_spec)
     if mode == 'pmap':
       self._step = jax.pmap(step_fn, axis_name=AXIS_NAME, devices=self.devices, donate_argnums=0)
     else:
-      mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), P(None, AXIS_NAME)),
-                             out_specs=(P(), P()))
+      mapped = jax.shard_map(step_fn, mesh=mesh, in_specs=(P(), batch_spec), out_specs=(P(), P()))
       self._step = jax.jit(mapped, donate_argnums=0)
 
   @property
@@ -56,30 +61,38 @@ class Runner:
     return jax.device_get(state)
 
   def put_batch(self, batch: np.ndarray) -> Any:
-    """Lays out this process's batches [n_critic, B, ...] so each device gets [n_critic, B/n, ...]."""
-    n = self.num_devices
-    if batch.shape[1] % n:
-      raise ValueError(f'Batch of {batch.shape[1]} does not split over {n} devices; '
+    """Lays out this process's batches (e.g. [n_critic, B, ...]) so each device gets B/n of them."""
+    n, a = self.num_devices, self.batch_axis
+    if batch.shape[a] % n:
+      raise ValueError(f'Batch of {batch.shape[a]} does not split over {n} devices; '
                        f'set config.data.batch_size to a multiple of {n}.')
     if self.mode == 'pmap':
-      m, b = batch.shape[0], batch.shape[1] // n
-      batch = batch.reshape(m, n, b, *batch.shape[2:]).swapaxes(0, 1)
-      return jax.device_put(batch, self._sharded)
+      split = batch.reshape(*batch.shape[:a], n, batch.shape[a] // n, *batch.shape[a + 1:])
+      return jax.device_put(np.moveaxis(split, a, 0), self._sharded)
     return jax.device_put(batch, self._batch_sharding)
 
   def mean_metrics(self, history: Sequence[dict[str, jax.Array]],
-                   ignore_nan: bool = False) -> dict[str, float]:
-    """Mean of per-step metric dicts over a log interval, with one device-to-host copy.
+                   ignore_nan: bool = False) -> dict[str, float | list[float]]:
+    """Mean of the step metrics over a log interval, with one device-to-host copy.
 
-    `ignore_nan` averages only the finite steps (used when non-finite updates are skipped).
+    Each entry of `history` is one call's metrics ([S?, K?] per key). Values are floats, or
+    lists of one float per seed when num_seeds > 1. `ignore_nan` averages only the finite
+    steps (used when non-finite updates are skipped).
     """
     if self.mode == 'pmap':  # metrics are pmean-ed, so replica 0 holds the value
       history = [jax.tree_util.tree_map(lambda x: x[0], m) for m in history]
     stacked = jax.device_get(jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *history))
-    if not ignore_nan:
-      return {k: float(np.mean(v)) for k, v in stacked.items()}
-    finite = {k: np.asarray(v)[np.isfinite(v)] for k, v in stacked.items()}
-    return {k: float(np.mean(v)) if v.size else float('nan') for k, v in finite.items()}
+    out = {}
+    for k, v in stacked.items():
+      v = np.asarray(v, np.float64).reshape(-1, self.num_seeds)
+      if ignore_nan:
+        finite = np.isfinite(v)
+        sums = np.where(finite, v, 0.0).sum(0)
+        means = np.where(finite.any(0), sums / np.maximum(finite.sum(0), 1), np.nan)
+      else:
+        means = v.mean(0)
+      out[k] = [float(m) for m in means] if self.num_seeds > 1 else float(means[0])
+    return out
 
   def step(self, state: Any, batch: Any) -> tuple[Any, Any]:
     return self._step(state, batch)

@@ -44,9 +44,9 @@ def _init_train_state(model: nn.Module, key: jax.Array, x: jax.Array, tx) -> Tra
 
 
 def create(config: ml_collections.ConfigDict, g_model: nn.Module, d_model: nn.Module,
-           data_shape: Sequence[int]) -> GANState:
-  """Fresh state from `config.seed`; identical on every host."""
-  key = jax.random.PRNGKey(config.seed)
+           data_shape: Sequence[int], seed: int | None = None) -> GANState:
+  """Fresh state from `seed` (default `config.seed`); identical on every host."""
+  key = jax.random.PRNGKey(config.seed if seed is None else seed)
   g_key, d_key, run_key = jax.random.split(key, 3)
   o = config.optim
   z = jnp.zeros((2, config.model.z_dim), jnp.float32)

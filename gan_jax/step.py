@@ -159,11 +159,34 @@ def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model
 
 def make_train_step(config: ml_collections.ConfigDict, g_model: nn.Module,
                     d_model: nn.Module) -> Callable[[GANState, Any], tuple[GANState, Metrics]]:
-  """Binds the static parts of the config; the result still needs a named axis (parallel.py)."""
-  return functools.partial(train_step, g_model=g_model, d_model=d_model,
-                           loss=losses.get(config.loss.name), z_dim=config.model.z_dim,
-                           g_uses_real=config.loss.name in losses.RELATIVISTIC,
-                           skip_nonfinite=config.train.on_nonfinite == 'skip',
-                           ema_decay=config.train.ema_decay, n_critic=config.train.n_critic,
-                           penalties=penalties_lib.from_config(config),
-                           reg_every=config.loss.reg_every)
+  """Binds the static parts of the config; the result still needs a named axis (parallel.py).
+
+  With `train.steps_per_call` S > 1 the function runs S steps in a `lax.scan` (batch
+  [S, n_critic, B, ...]); with `num_seeds` K > 1 it maps over K independent states and their
+  batches (leading K axis). Metrics come back with shape [S?, K?] (axes present only if > 1).
+  """
+  step_fn = functools.partial(train_step, g_model=g_model, d_model=d_model,
+                              loss=losses.get(config.loss.name), z_dim=config.model.z_dim,
+                              g_uses_real=config.loss.name in losses.RELATIVISTIC,
+                              skip_nonfinite=config.train.on_nonfinite == 'skip',
+                              ema_decay=config.train.ema_decay, n_critic=config.train.n_critic,
+                              penalties=penalties_lib.from_config(config),
+                              reg_every=config.loss.reg_every)
+  steps, seeds = config.train.steps_per_call, config.num_seeds
+  if steps > 1:
+    # Several steps per compiled call amortise dispatch, which dominates small models.
+    step_fn = functools.partial(lax.scan, step_fn)
+  if seeds > 1:
+    mapped = jax.vmap(step_fn)  # collectives name only the device axis, so seeds stay apart
+
+    def step_fn(state, batch):
+      state, metrics = mapped(state, batch)
+      # [K, S] -> [S, K]: the logging code averages leading axes and keeps the seed axis.
+      return state, jax.tree_util.tree_map(lambda m: jnp.moveaxis(m, 0, -1), metrics) \
+          if steps > 1 else metrics
+  return step_fn
+
+
+def batch_axis(config: ml_collections.ConfigDict) -> int:
+  """Position of the per-device batch axis in make_train_step's batch: [K?, S?, n_critic, B, ...]."""
+  return 1 + (config.train.steps_per_call > 1) + (config.num_seeds > 1)

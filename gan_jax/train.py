@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import threading
@@ -11,7 +10,6 @@ import time
 from typing import Sequence
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
@@ -77,34 +75,89 @@ class _StopRequests:
     return bool(np.max(flags))
 
 
+def _scale(value: float | list[float], factor: int) -> int | list[int]:
+  if isinstance(value, list):
+    return [round(v * factor) for v in value]
+  return round(value * factor)
+
+
+def _fmt(value: float | list[float]) -> str:
+  """A score for the progress bar; mean ± std over seeds when there are several."""
+  if isinstance(value, list):
+    return f'{np.mean(value):.4g}±{np.std(value):.2g}'
+  return f'{value:.4g}'
+
+
 def _nonfinite_networks(names: Sequence[str]) -> str:
   nets = sorted({'G' if n.startswith('g_') else 'D' for n in names})
   return ' and '.join(nets)
 
 
+def _with_seed(config: ml_collections.ConfigDict, seed: int) -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.seed = seed
+  return c
+
+
 class Run:
-  """The objects one experiment needs, built from its config (also used by sample.py)."""
+  """The objects one experiment needs, built from its config (also used by sample.py).
+
+  With `config.num_seeds` K > 1 the state holds K independent GANs stacked on a leading axis;
+  GAN i is exactly the single run with seed `config.seed + i` (init, noise and data order).
+  """
 
   def __init__(self, config: ml_collections.ConfigDict, workdir: str):
     self.config = config
     self.workdir = workdir
-    self.source = data.make_source(config)
+    self.num_seeds = config.num_seeds
+    self.seeds = [config.seed + i for i in range(self.num_seeds)]
+    self.sources = [data.make_source(config if i == 0 else _with_seed(config, seed))
+                    for i, seed in enumerate(self.seeds)]
+    self.source = self.sources[0]
     self.g_model, self.d_model = models.build(config, self.source.element_shape)
     self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                                 config.train.keep_checkpoints)
     self.is_toy = config.data.name.startswith('toy_')
 
   def initial_state(self) -> state_lib.GANState:
-    return state_lib.create(self.config, self.g_model, self.d_model, self.source.element_shape)
+    states = [state_lib.create(self.config, self.g_model, self.d_model, self.source.element_shape,
+                               seed=seed) for seed in self.seeds]
+    if self.num_seeds == 1:
+      return states[0]
+    # Stack leaf by leaf: each state's optimizer is a distinct (equal) object in the treedef.
+    leaves, treedef = jax.tree_util.tree_flatten(states[0])
+    others = [jax.tree_util.tree_leaves(s) for s in states[1:]]
+    return treedef.unflatten([np.stack(xs) for xs in zip(leaves, *others)])
+
+  def seed_states(self, state: state_lib.GANState) -> list[state_lib.GANState]:
+    """One host state per seed (just `state` when num_seeds is 1)."""
+    if self.num_seeds == 1:
+      return [state]
+    return [jax.tree_util.tree_map(lambda x, i=i: x[i], state) for i in range(self.num_seeds)]
+
+  def runner(self, devices: Sequence[jax.Device]) -> parallel.Runner:
+    """The compiled step for this config over `devices`."""
+    return parallel.Runner(step_lib.make_train_step(self.config, self.g_model, self.d_model),
+                           devices, self.config.parallel, batch_axis=step_lib.batch_axis(self.config),
+                           num_seeds=self.num_seeds)
 
   def restore_or_init(self) -> state_lib.GANState:
     """The newest readable checkpoint's state, or a fresh one."""
     return self.checkpointer.restore_latest_readable(self.initial_state())[0]
 
-  def batches(self, step: int) -> np.ndarray:
+  def batches(self, step: int, seed_index: int = 0) -> np.ndarray:
     """The real data of train step `step`: [n_critic, B_process, ...], one batch per D update."""
     n = self.config.train.n_critic
-    return np.stack([self.source.batch(step * n + i) for i in range(n)])
+    return np.stack([self.sources[seed_index].batch(step * n + i) for i in range(n)])
+
+  def call_batches(self, step: int) -> np.ndarray:
+    """The real data of one compiled call starting at `step`: [K?, S?, n_critic, B_process, ...]."""
+    steps = self.config.train.steps_per_call
+    per_seed = []
+    for i in range(self.num_seeds):
+      calls = [self.batches(s, i) for s in range(step, step + steps)]
+      per_seed.append(np.stack(calls) if steps > 1 else calls[0])
+    return np.stack(per_seed) if self.num_seeds > 1 else per_seed[0]
 
   def fixed_noise(self, num: int, seed: int = _FIXED_NOISE_SEED) -> jax.Array:
     return jax.random.normal(jax.random.PRNGKey(seed), (num, self.config.model.z_dim))
@@ -116,11 +169,15 @@ class Run:
     return np.asarray(out if self.is_toy else sampling.to_unit_range(out))
 
   def save_samples(self, state: state_lib.GANState, z: jax.Array, path: str, title: str = '') -> None:
-    points = self.samples(state, z)
-    if self.is_toy:
-      plots.save_scatter(points, data.toy_centers(self.config), path, title)
-    else:
-      plots.save_image_grid(points, path)
+    """A grid (scatter plot for toy data) per seed; `_seed<i>` is added to the name if K > 1."""
+    for i, seed_state in enumerate(self.seed_states(state)):
+      points = self.samples(seed_state, z)
+      out = path if self.num_seeds == 1 else path.replace('.png', f'_seed{i}.png')
+      label = title if self.num_seeds == 1 else f'{title}, seed {self.seeds[i]}'
+      if self.is_toy:
+        plots.save_scatter(points, data.toy_centers(self.config), out, label)
+      else:
+        plots.save_image_grid(points, out)
 
 
 def load_run(workdir: str) -> Run:
@@ -150,7 +207,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   os.makedirs(workdir, exist_ok=True)
   run = Run(config, workdir)
   state = run.restore_or_init()
-  start = int(state.step)
+  start = int(np.ravel(state.step)[0])  # all seeds share the step
   if lead:
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json(indent=2))
@@ -160,8 +217,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   writer = writers.MetricWriter(workdir, active=lead)
   writer.drop_after(start)
-  runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model), devices,
-                           config.parallel)
+  runner = run.runner(devices)
   evals = _PeriodicEval(run, writer) if config.eval.every else None
   try:
     with _StopRequests() as stop:
@@ -185,7 +241,7 @@ class _PeriodicEval:
     self.evaluator = protocol.Evaluator(run.config)
     self.best = checkpoint.Checkpointer(os.path.join(run.workdir, 'checkpoints_best'), 1)
     primary = self.evaluator.primary
-    previous = [row[primary] for row in writer.read_eval() if primary in row]
+    previous = [float(np.mean(row[primary])) for row in writer.read_eval() if primary in row]
     self.best_value = None
     for value in previous:
       if self.evaluator.is_better(value, self.best_value):
@@ -194,10 +250,14 @@ class _PeriodicEval:
   def due(self, done: int, last: bool) -> bool:
     return done % self.run.config.eval.every == 0 or last
 
-  def __call__(self, done: int, host_state: state_lib.GANState) -> dict[str, float]:
-    scores = self.evaluator(self.run, host_state)
+  def __call__(self, done: int, host_state: state_lib.GANState) -> dict[str, float | list[float]]:
+    per_seed = [self.evaluator(self.run, s) for s in self.run.seed_states(host_state)]
+    scores = per_seed[0] if len(per_seed) == 1 else {
+        k: [s[k] for s in per_seed] for k in per_seed[0]}
     self.writer.write_eval(done, scores, self.evaluator.protocol)
     value = scores.get(self.evaluator.primary)
+    if isinstance(value, list):  # several seeds: the best checkpoint by their mean
+      value = float(np.mean(value))
     if value is not None and self.evaluator.is_better(value, self.best_value):
       self.best_value = value
       # A resumed run replays steps past its checkpoint, evaluations included.
@@ -217,23 +277,24 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
   bar = tqdm(total=t.num_steps, initial=start, desc='train', unit='step', disable=not lead,
              dynamic_ncols=True)
   t0 = time.time()
-  for step in range(start, t.num_steps):
-    pstate, metrics = runner.step(pstate, runner.put_batch(run.batches(step)))
+  per_call = t.steps_per_call  # validation: every interval and num_steps are multiples of it
+  for step in range(start, t.num_steps, per_call):
+    pstate, metrics = runner.step(pstate, runner.put_batch(run.call_batches(step)))
     if pending:
-      # At most two steps in flight: enough to keep the device busy, and it bounds queued
+      # At most two calls in flight: enough to keep the device busy, and it bounds queued
       # work (XLA CPU's in-process collectives can starve their thread pool otherwise).
       jax.block_until_ready(pending[-1])
     pending.append(metrics)
-    done = step + 1
+    done = step + per_call
     last = done == t.num_steps
-    bar.update(1)
+    bar.update(per_call)
     if done % t.log_every == 0 or last:
       means = runner.mean_metrics(pending, ignore_nan=t.on_nonfinite == 'skip')
       if 'skipped' in means:  # 'skip' mode: count skipped updates, average the rest
-        means['skipped'] = round(means['skipped'] * len(pending))
+        means['skipped'] = _scale(means['skipped'], len(pending) * per_call)
       pending.clear()
       means['steps_per_sec'] = (done - start) / max(time.time() - t0, 1e-9)
-      bad = [k for k, v in means.items() if not math.isfinite(v)]
+      bad = [k for k, v in means.items() if not np.all(np.isfinite(v))]
       if bad and t.on_nonfinite == 'stop':
         latest = run.checkpointer.latest_step()
         raise NonFiniteError(
@@ -242,8 +303,8 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
             f'{run.checkpointer.path(latest) if latest is not None else "(none yet)"}. '
             'Lower the learning rates or check the data.')
       writer.write(done, means)
-      bar.set_postfix(d_loss=f'{means["d_loss"]:.3f}', g_loss=f'{means["g_loss"]:.3f}',
-                      d_acc=f'{means["d_accuracy"]:.2f}')
+      bar.set_postfix(d_loss=f'{np.mean(means["d_loss"]):.3f}', g_loss=f'{np.mean(means["g_loss"]):.3f}',
+                      d_acc=f'{np.mean(means["d_accuracy"]):.2f}')
     preempted = stop.agreed(done)
     save_grid = done % t.sample_every == 0 or last
     save_ckpt = done % t.checkpoint_every == 0 or last or preempted
@@ -252,7 +313,7 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
       host_state = runner.get_state(pstate)
     if evaluate:
       scores = evals(done, host_state)
-      bar.write(f'step {done}: ' + ', '.join(f'{k} {v:.4g}' for k, v in scores.items()))
+      bar.write(f'step {done}: ' + ', '.join(f'{k} {_fmt(v)}' for k, v in scores.items()))
     if save_grid and lead:
       run.save_samples(host_state, fixed_z,
                        os.path.join(run.workdir, 'samples', f'step_{done:06d}.png'), f'step {done}')

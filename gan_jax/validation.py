@@ -45,10 +45,20 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
     _check(0 <= value < 1, f'config.optim.{key}={value!r} must be in [0, 1).')
   _check(0 <= config.train.ema_decay < 1,
          f'config.train.ema_decay={config.train.ema_decay!r} must be in [0, 1).')
-  for key in ('train.n_critic', 'loss.reg_every'):
+  for key in ('train.n_critic', 'loss.reg_every', 'train.steps_per_call'):
     section, name = key.split('.')
     value = config[section][name]
     _check(isinstance(value, int) and value >= 1, f'config.{key}={value!r} must be an integer >= 1.')
+  _check(isinstance(config.num_seeds, int) and config.num_seeds >= 1,
+         f'config.num_seeds={config.num_seeds!r} must be an integer >= 1.')
+  per_call = config.train.steps_per_call
+  for key in ('train.num_steps', 'train.log_every', 'train.sample_every', 'train.checkpoint_every',
+              'eval.every'):
+    section, name = key.split('.')
+    value = config[section][name]
+    # The loop acts only between compiled calls, so every interval must land on one.
+    _check(value % per_call == 0, f'config.{key}={value} must be a multiple of '
+           f'config.train.steps_per_call={per_call}; change one of them.')
   for name, weight in config.loss.regularizers.items():
     _choice('loss.regularizers key', name, penalties.NAMES)
     _check(weight >= 0, f'config.loss.regularizers.{name}={weight!r} must be >= 0 (0 turns it off).')

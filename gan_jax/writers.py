@@ -19,21 +19,29 @@ class MetricWriter:
     if active:
       self._tb = SummaryWriter(os.path.join(workdir, 'tensorboard'))
 
-  def write(self, step: int, scalars: dict[str, float]) -> None:
+  def write(self, step: int, scalars: dict[str, Any]) -> None:
+    """Scalars are floats, or lists of one float per seed."""
     if not self.active:
       return
     _append(self.path, {'step': step, **scalars})
-    for name, value in scalars.items():
-      self._tb.add_scalar(name, value, step)
+    self._scalars('', scalars, step)
 
   def write_eval(self, step: int, scores: dict[str, float], protocol: dict[str, Any]) -> None:
     """One eval.jsonl line: the scores and the protocol that produced them."""
     if not self.active:
       return
     _append(self.eval_path, {'step': step, **scores, 'protocol': protocol})
-    for name, value in scores.items():
-      self._tb.add_scalar(f'eval/{name}', value, step)
+    self._scalars('eval/', scores, step)
     self._tb.flush()
+
+  def _scalars(self, prefix: str, scalars: dict[str, Any], step: int) -> None:
+    # A list holds one value per seed (config.num_seeds > 1): one TensorBoard curve each.
+    for name, value in scalars.items():
+      if isinstance(value, list):
+        for i, v in enumerate(value):
+          self._tb.add_scalar(f'{prefix}{name}/seed{i}', v, step)
+      else:
+        self._tb.add_scalar(f'{prefix}{name}', value, step)
 
   def read_eval(self) -> list[dict[str, Any]]:
     return _read(self.eval_path)
