@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import json
 import os
 import signal
 import threading
 import time
-from typing import Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import jax
 import ml_collections
@@ -86,6 +88,19 @@ def _fmt(value: float | list[float]) -> str:
   if isinstance(value, list):
     return f'{np.mean(value):.4g}±{np.std(value):.2g}'
   return f'{value:.4g}'
+
+
+def _prefetch(load: Callable[[int], Any], steps: Sequence[int], ahead: int = 2) -> Iterator[Any]:
+  """`load(step)` for each step, computed `ahead` calls early on a background thread, so the
+  device never waits for the host to read, decode and transfer the next batch."""
+  with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix='prefetch') as pool:
+    queue = collections.deque(pool.submit(load, s) for s in steps[:ahead])
+    for s in steps[ahead:]:
+      ready = queue.popleft().result()
+      queue.append(pool.submit(load, s))
+      yield ready
+    while queue:
+      yield queue.popleft().result()
 
 
 def _nonfinite_networks(names: Sequence[str]) -> str:
@@ -278,8 +293,9 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
              dynamic_ncols=True)
   t0 = time.time()
   per_call = t.steps_per_call  # validation: every interval and num_steps are multiples of it
-  for step in range(start, t.num_steps, per_call):
-    pstate, metrics = runner.step(pstate, runner.put_batch(run.call_batches(step)))
+  steps = range(start, t.num_steps, per_call)
+  for step, batch in zip(steps, _prefetch(lambda s: runner.put_batch(run.call_batches(s)), steps)):
+    pstate, metrics = runner.step(pstate, batch)
     if pending:
       # At most two calls in flight: enough to keep the device busy, and it bounds queued
       # work (XLA CPU's in-process collectives can starve their thread pool otherwise).
