@@ -7,7 +7,7 @@ import pytest
 from jax import lax
 
 from gan_jax.models import dcgan, mlp
-from gan_jax.models.layers import conv_transpose
+from gan_jax.models.layers import conv, conv_transpose
 
 
 def _reference_conv_transpose(x, w):
@@ -16,15 +16,36 @@ def _reference_conv_transpose(x, w):
                             dimension_numbers=('NHWC', 'HWIO', 'NHWC'), transpose_kernel=True)
 
 
-def test_conv_transpose_matches_autodiff_reference():
+# (H, Cin, Cout) picking each form of layers._transpose: dilated, sub-pixel split, fused.
+_TRANSPOSE_SHAPES = [(7, 8, 5), (4, 16, 8), (8, 8, 16), (8, 32, 16), (16, 16, 3)]
+
+
+@pytest.mark.parametrize('h,cin,cout', _TRANSPOSE_SHAPES)
+def test_conv_transpose_matches_autodiff_reference(h, cin, cout):
   kx, kw, kc = jax.random.split(jax.random.PRNGKey(0), 3)
-  x = jax.random.normal(kx, (3, 7, 7, 8))
-  w = 0.1 * jax.random.normal(kw, (4, 4, 5, 8))
-  cot = jax.random.normal(kc, (3, 14, 14, 5))
+  x = jax.random.normal(kx, (3, h, h, cin))
+  w = 0.1 * jax.random.normal(kw, (4, 4, cout, cin))
+  cot = jax.random.normal(kc, (3, 2 * h, 2 * h, cout))
   y, vjp = jax.vjp(lambda x, w: conv_transpose(x, w, 2, 1), x, w)
   y_ref, vjp_ref = jax.vjp(_reference_conv_transpose, x, w)
-  assert y.shape == (3, 14, 14, 5)
+  assert y.shape == (3, 2 * h, 2 * h, cout)
   np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+  for g, g_ref in zip(vjp(cot), vjp_ref(cot)):
+    np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('h,cin,cout', [(14, 3, 8), (8, 16, 32), (7, 4, 8)])
+def test_strided_conv_matches_autodiff_reference(h, cin, cout):
+  # Even sizes take the sub-pixel input gradient, odd ones XLA's own.
+  kx, kw, kc = jax.random.split(jax.random.PRNGKey(1), 3)
+  x = jax.random.normal(kx, (2, h, h, cin))
+  w = 0.1 * jax.random.normal(kw, (4, 4, cin, cout))
+  ref = lambda x, w: lax.conv_general_dilated(  # noqa: E731
+      x, w, (2, 2), ((1, 1), (1, 1)), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  y, vjp = jax.vjp(lambda x, w: conv(x, w, 2, 1), x, w)
+  y_ref, vjp_ref = jax.vjp(ref, x, w)
+  np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+  cot = jax.random.normal(kc, y.shape)
   for g, g_ref in zip(vjp(cot), vjp_ref(cot)):
     np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-4)
 

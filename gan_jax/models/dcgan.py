@@ -13,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import ConvTranspose, bn_scale_init, dcgan_init
+from gan_jax.models.layers import Conv, ConvTranspose, bn_scale_init, dcgan_init
 from gan_jax.models.mlp import sn_dense
 
 # image size -> (side of the first/last feature map, number of 2x resamplings)
@@ -69,8 +69,7 @@ class Discriminator(nn.Module):
     _, n_down = _geometry(self.image_size)
     width = self.features
     for i in range(n_down):
-      conv = nn.Conv(width, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), use_bias=False,
-                     kernel_init=dcgan_init)
+      conv = Conv(width)  # 4x4, stride 2, padding 1, no bias; parameters as nn.Conv's
       x = nn.SpectralNorm(conv)(x, update_stats=train) if self.spectral_norm else conv(x)
       if i > 0:
         x = _batch_norm(train, self.axis_name, self.bn_momentum)(x)
