@@ -32,7 +32,8 @@ def _positive(config: ml_collections.ConfigDict, *keys: str) -> None:
 
 def validate(config: ml_collections.ConfigDict, num_devices: int, process_count: int = 1) -> None:
   """Raises ConfigError for the first problem found."""
-  _choice('data.name', config.data.name, data.NAMES)
+  _check(data.valid_name(config.data.name), f'config.data.name={config.data.name!r} is not valid; '
+         f'choose one of: {", ".join(data.NAMES)}.')
   _choice('model.name', config.model.name, models.NAMES)
   _choice('loss.name', config.loss.name, losses.NAMES)
   _choice('parallel', config.parallel, parallel.MODES)
@@ -71,10 +72,10 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
   _check(config.data.batch_size % total == 0,
          f'config.data.batch_size={config.data.batch_size} does not split over {total} devices '
          f'({process_count} process(es) x {num_devices} local); use a multiple of {total}.')
-  if config.model.name == 'dcgan':
-    _check(config.data.name == 'mnist_5k',
-           f"config.model.name='dcgan' needs image data; config.data.name={config.data.name!r} "
-           "is 2D points: use config.model.name='mlp'.")
+  problem = data.config_problem(config)  # before image_size, which reads the keys it checks
+  _check(problem is None, problem)
+  problem = models.config_problem(config, data.image_size(config))
+  _check(problem is None, problem)
   if config.data.name == 'toy_grid':
     k = int(round(config.data.num_modes ** 0.5))
     _check(k * k == config.data.num_modes,

@@ -45,7 +45,8 @@ def test_unknown_variant_is_rejected():
 @pytest.mark.parametrize('key,value,message', [
     ('loss.name', 'hinge_typo', "config.loss.name='hinge_typo' is not valid; choose one of: nonsaturating, minimax"),
     ('data.name', 'cifar', "config.data.name='cifar' is not valid"),
-    ('model.name', 'resnet', "config.model.name='resnet' is not valid; choose one of: dcgan, mlp"),
+    ('model.name', 'stylegan', "config.model.name='stylegan' is not valid; choose one of: dcgan, mlp, pacgan, resnet"),
+    ('model.name', 'resnet', r"config.model.name='resnet' supports image sizes \[32, 64\]; config.data.name='mnist_5k' gives 28"),
     ('parallel', 'pjit', "config.parallel='pjit' is not valid"),
     ('optim.d_lr', -1e-4, 'config.optim.d_lr=-0.0001 must be > 0'),
     ('optim.b1', 1.0, r'config.optim.b1=1.0 must be in \[0, 1\)'),
