@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up .venv if needed, then runs the test suite (~N min on 2 CPU cores). Extra arguments go to pytest.
+# Sets up .venv if needed, then runs the test suite (~6 min on 2 CPU cores). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source launch/setup.sh

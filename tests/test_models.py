@@ -50,6 +50,27 @@ def test_strided_conv_matches_autodiff_reference(h, cin, cout):
     np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-4)
 
 
+def test_input_gradient_penalties_differentiate_through_the_custom_vjps():
+  # R1-style penalties take grad-of-grad through conv's and conv_transpose's hand-written VJPs.
+  kx, kw, kv = jax.random.split(jax.random.PRNGKey(2), 3)
+  x = jax.random.normal(kx, (2, 8, 8, 3))
+  w = 0.1 * jax.random.normal(kw, (4, 4, 3, 16))
+  v = 0.1 * jax.random.normal(kv, (4, 4, 5, 16))  # D-like conv, then a G-like transpose back
+
+  def penalty(conv_fn, transpose_fn):
+    def d(x, w, v):
+      return jnp.sum(jnp.tanh(transpose_fn(jnp.tanh(conv_fn(x, w)), v)) ** 2)
+    return lambda w, v: jnp.sum(jax.grad(d)(x, w, v) ** 2)
+
+  ref_conv = lambda x, w: lax.conv_general_dilated(  # noqa: E731
+      x, w, (2, 2), ((1, 1), (1, 1)), dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  ours = jax.grad(penalty(lambda x, w: conv(x, w, 2, 1), lambda x, v: conv_transpose(x, v, 2, 1)),
+                  argnums=(0, 1))(w, v)
+  ref = jax.grad(penalty(ref_conv, _reference_conv_transpose), argnums=(0, 1))(w, v)
+  for g, g_ref in zip(ours, ref):
+    np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize('size,channels', [(28, 1), (32, 3), (64, 3)])
 def test_dcgan_shapes(size, channels):
   g = dcgan.Generator(image_size=size, channels=channels, features=4)

@@ -149,6 +149,25 @@ def test_sngan_train_step_on_mocked_cifar10(tmp_path):
              if size > 1)
 
 
+def test_celeba_dcgan_train_step_on_mocked_celeb_a(tmp_path):
+  """celeba_dcgan at tiny width: centre-cropped 64x64 faces through the 64x64 DCGAN step."""
+  config = load_config('celeba_dcgan', None)
+  config.data.batch_size = 4
+  config.model.g_features = config.model.d_features = 2
+  validation.validate(config, num_devices=1)
+  with tfds.testing.mock_data(num_examples=8):
+    run = train.Run(config, str(tmp_path))
+    batch = run.batches(0)
+  assert batch.shape == (1, 4, 64, 64, 3) and batch.min() >= -1 and batch.max() <= 1
+  state = _filled_state(config, run.g_model, run.d_model, (64, 64, 3))
+  runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model),
+                           jax.local_devices()[:1])
+  new, metrics = runner.step(runner.put_state(state), runner.put_batch(batch))
+  new, metrics = runner.get_state(new), runner.mean_metrics([metrics])
+  assert int(new.step) == 1 and all(np.isfinite(v) for v in metrics.values())
+  assert all(_moved(state.g.params, new.g.params)) and all(_moved(state.d.params, new.d.params))
+
+
 def test_resnet64_hinge_gradient_step():
   """The 64x64 networks at tiny width: a direct hinge-loss gradient step moves every weight."""
   g = resnet.Generator(image_size=64, channels=3, features=1)
