@@ -33,20 +33,32 @@ def standing_stats(g_model: nn.Module, params: Any, batch_stats: Any, key: jax.A
   return updates['batch_stats']
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _generate(g_model: nn.Module, params: Any, batch_stats: Any, z: jax.Array) -> jax.Array:
-  return g_model.clone(axis_name=None).apply({'params': params, 'batch_stats': batch_stats}, z,
-                                             train=False)
+def apply_inference(g_model: nn.Module, variables: dict[str, Any], z: jax.Array) -> jax.Array:
+  """G(z) in inference mode (running BatchNorm statistics, no collectives); traceable."""
+  return g_model.clone(axis_name=None).apply(variables, z, train=False)
+
+
+_generate = jax.jit(apply_inference, static_argnums=0)
+
+
+def inference_variables(g_model: nn.Module, params: Any, batch_stats: Any, z_dim: int,
+                        recompute_stats: bool = True,
+                        stats_key: jax.Array | None = None) -> dict[str, Any]:
+  """G's variables for sampling: standing BatchNorm statistics if `recompute_stats` (for EMA
+  parameters) and G has BatchNorm, else the stored ones."""
+  if recompute_stats and _uses_batch_norm(batch_stats):
+    key = jax.random.PRNGKey(0) if stats_key is None else stats_key
+    batch_stats = standing_stats(g_model, params, batch_stats, key, z_dim)
+  return {'params': params, 'batch_stats': batch_stats}
 
 
 def generate(g_model: nn.Module, params: Any, batch_stats: Any, z: jax.Array,
              recompute_stats: bool = True, stats_key: jax.Array | None = None,
              chunk: int = 1024) -> jax.Array:
   """G(z) in inference mode, in chunks; raw generator output ([-1, 1] for images)."""
-  if recompute_stats and _uses_batch_norm(batch_stats):
-    key = jax.random.PRNGKey(0) if stats_key is None else stats_key
-    batch_stats = standing_stats(g_model, params, batch_stats, key, z.shape[1])
-  parts = [_generate(g_model, params, batch_stats, z[i:i + chunk]) for i in range(0, len(z), chunk)]
+  variables = inference_variables(g_model, params, batch_stats, z.shape[1], recompute_stats,
+                                  stats_key)
+  parts = [_generate(g_model, variables, z[i:i + chunk]) for i in range(0, len(z), chunk)]
   return jnp.concatenate(parts)
 
 

@@ -4,6 +4,8 @@ All metrics take feature arrays on the host and return Python floats. MNIST-fami
 the shipped classifier (`load_classifier`); they are comparable only between runs that used
 the same weights (`classifier.CHECKSUM`). Natural-image scores use `load_inception`
 (pytorch-fid's FID Inception-v3, weights supplied by the user; see inception.py).
+`protocol.Evaluator` generates samples and computes classifier features sharded under pmap
+over the local devices (sharded.py), then scores them with these functions.
 """
 
 from gan_jax.evaluation.classifier import Classifier, load_classifier, mnist_5k_split

@@ -60,6 +60,11 @@ class LeNet(nn.Module):
     """p(y | x) [N, 10]."""
     return jax.nn.softmax(self(x), axis=-1)
 
+  def features_and_probs(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(features, p(y | x)) from one pass; equal to `features` and `probs` separately."""
+    features = self.features(x)
+    return features, jax.nn.softmax(self.head(features), axis=-1)
+
 
 def to_model_input(images: np.ndarray | jax.Array) -> jax.Array:
   """uint8 pixels -> float32 in [-1, 1] (gan_jax.data's scaling); floats are taken as already scaled."""

@@ -9,15 +9,17 @@ Every score is returned with the protocol that produced it.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Sequence
 
+import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import data
+from gan_jax import data, sampling
 from gan_jax.data import embedded
 from gan_jax.evaluation import classifier as classifier_lib
-from gan_jax.evaluation.fid import frechet_distance
+from gan_jax.evaluation import sharded
+from gan_jax.evaluation.fid import FeatureStats, stats_fid
 from gan_jax.evaluation.inception_score import inception_score
 from gan_jax.evaluation.kid import kernel_distance
 from gan_jax.evaluation.modes import mode_stats
@@ -25,6 +27,7 @@ from gan_jax.evaluation.prdc import density_coverage, precision_recall
 
 TOY_METRICS = ('modes', 'high_quality', 'reverse_kl')
 IMAGE_METRICS = ('fid', 'kid', 'precision_recall', 'density_coverage', 'score')
+MNIST_DIGITS = ('mnist_5k', 'tfds:mnist')  # the data the classifier behind IMAGE_METRICS fits
 # The score that picks the best checkpoint, and whether lower is better.
 PRIMARY = {'toy': ('reverse_kl', True), 'image': ('fid', True)}
 _EVAL_NOISE_SEED = 4321  # fixed: every evaluation of a run scores G on the same noise
@@ -38,18 +41,43 @@ def requested(config: ml_collections.ConfigDict) -> tuple[str, ...]:
   return tuple(m.strip() for m in config.eval.metrics.split(',') if m.strip())
 
 
+def metrics_problem(config: ml_collections.ConfigDict) -> str | None:
+  """Why config.eval.metrics's image metrics cannot score config.data, or None.
+
+  They use the shipped MNIST digit classifier (28x28x1 inputs), against the embedded digits.
+  """
+  image = [m for m in requested(config) if m in IMAGE_METRICS]
+  if not image or data.is_points(config):
+    return None  # toy data: valid_metrics already excludes image metrics
+  name = config.data.name
+  if name not in MNIST_DIGITS:
+    return (f'config.eval.metrics={config.eval.metrics!r} asks for {", ".join(image)}, which use '
+            f'the shipped MNIST digit classifier; config.data.name={name!r} is not MNIST digits '
+            f'(allowed: {", ".join(MNIST_DIGITS)})')
+  size = data.image_size(config)
+  if size != 28:
+    return (f'config.eval.metrics={config.eval.metrics!r} uses the MNIST classifier, which takes '
+            f'28x28 digits; config.data.name={name!r} with config.data.image_size={size} gives '
+            f'{size}x{size} (allowed: config.data.image_size=28)')
+  return None
+
+
 def cache_dir() -> str:
   root = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
   return os.path.join(root, 'gan_jax', 'reference')
 
 
-def mnist_reference_features(clf: classifier_lib.Classifier) -> np.ndarray:
-  """Classifier features of all 5,000 embedded digits, cached on disk by classifier checksum."""
+def mnist_reference_features(clf: classifier_lib.Classifier,
+                             devices: Sequence[jax.Device] | None = None) -> np.ndarray:
+  """Classifier features of all 5,000 embedded digits, cached on disk by classifier checksum.
+
+  Computed (on a cache miss) sharded over `devices`, all local devices by default.
+  """
   path = os.path.join(cache_dir(), f'mnist_5k-all-5000-{classifier_lib.CHECKSUM[:16]}.npy')
   if os.path.exists(path):
     return np.load(path)
   images, _ = embedded.load_mnist_5k()
-  features = clf.features(images)
+  features, _, _ = sharded.image_features(clf, images, devices or jax.local_devices())
   os.makedirs(os.path.dirname(path), exist_ok=True)
   tmp = f'{path}.{os.getpid()}.tmp.npy'
   np.save(tmp, features)
@@ -58,18 +86,25 @@ def mnist_reference_features(clf: classifier_lib.Classifier) -> np.ndarray:
 
 
 class Evaluator:
-  """Scores samples of a run's generator; `protocol` says exactly how."""
+  """Scores samples of a run's generator; `protocol` says exactly how.
+
+  Generation and classifier features run sharded over `devices` (this process's devices by
+  default; sharded.py); the scores do not depend on how many there are.
+  """
 
   def __init__(self, config: ml_collections.ConfigDict, num_samples: int | None = None,
-               ema: bool | None = None):
+               ema: bool | None = None, devices: Sequence[jax.Device] | None = None):
+    problem = metrics_problem(config)
+    if problem:
+      raise ValueError(f'{problem}; these scores are not defined for this data.')
     self.config = config
-    self.is_toy = config.data.name.startswith('toy_')
+    self.is_toy = data.is_points(config)
     self.metrics = requested(config)
     self.num_samples = num_samples or config.eval.num_samples
     self.ema = config.eval.ema if ema is None else ema
+    self.devices = tuple(devices or jax.local_devices())
     self.primary, self.lower_is_better = PRIMARY['toy' if self.is_toy else 'image']
-    self._clf = None
-    self._real = None
+    self._reference: tuple[classifier_lib.Classifier, np.ndarray, FeatureStats] | None = None
     self.protocol: dict[str, Any] = {
         'dataset': config.data.name, 'fake_samples': self.num_samples,
         'generator': 'ema' if self.ema else 'raw', 'noise_seed': _EVAL_NOISE_SEED}
@@ -82,25 +117,30 @@ class Evaluator:
                            kid='100 subsets of min(1000, N)', precision_recall_k=3,
                            density_coverage_k=5, score_splits=10)
 
-  def _image_features(self):
-    if self._clf is None:
-      self._clf = classifier_lib.load_classifier()
-      self._real = mnist_reference_features(self._clf)
-    return self._clf, self._real
+  def reference(self) -> tuple[classifier_lib.Classifier, np.ndarray, FeatureStats]:
+    """(classifier, real features, their FID stats), loaded once.
 
-  def score_samples(self, samples: np.ndarray) -> dict[str, float]:
-    """Scores generated samples: 2D points, or images in [0, 1] NHWC."""
+    The real stats come from the cached features in float64 on the host, so they are the
+    same in every run whatever computed the cache.
+    """
+    if self._reference is None:
+      clf = classifier_lib.load_classifier()
+      real = mnist_reference_features(clf, self.devices)
+      self._reference = clf, real, FeatureStats.from_features(real)
+    return self._reference
+
+  def _toy_scores(self, points: np.ndarray) -> dict[str, float]:
+    stats = mode_stats(points, data.toy_centers(self.config), self.config.data.std)
+    out = {'modes': stats['modes_covered'], 'high_quality': stats['high_quality_fraction'],
+           'reverse_kl': stats['reverse_kl']}
+    return {k: float(v) for k, v in out.items() if k in self.metrics}
+
+  def _image_scores(self, fake: np.ndarray, probs: np.ndarray,
+                    fake_stats: FeatureStats) -> dict[str, float]:
+    _, real, real_stats = self.reference()
     out: dict[str, float] = {}
-    if self.is_toy:
-      stats = mode_stats(samples, data.toy_centers(self.config), self.config.data.std)
-      out = {'modes': stats['modes_covered'], 'high_quality': stats['high_quality_fraction'],
-             'reverse_kl': stats['reverse_kl']}
-      return {k: float(v) for k, v in out.items() if k in self.metrics}
-    clf, real = self._image_features()
-    images = samples * 2.0 - 1.0  # the classifier takes gan_jax's [-1, 1] scaling
-    fake = clf.features(images)
     if 'fid' in self.metrics:
-      out['fid'] = frechet_distance(real, fake)
+      out['fid'] = stats_fid(real_stats, fake_stats)
     if 'kid' in self.metrics:
       out['kid'], out['kid_std'] = kernel_distance(real, fake, subset_size=min(1000, len(fake)))
     if 'precision_recall' in self.metrics:
@@ -108,13 +148,33 @@ class Evaluator:
     if 'density_coverage' in self.metrics:
       out['density'], out['coverage'] = density_coverage(real, fake, k=5)
     if 'score' in self.metrics:
-      out['score'], out['score_std'] = inception_score(clf.probs(images), splits=10)
+      out['score'], out['score_std'] = inception_score(probs, splits=10)
     return {k: float(v) for k, v in out.items()}
+
+  def score_samples(self, samples: np.ndarray) -> dict[str, float]:
+    """Scores given samples: 2D points, or images in [0, 1] NHWC."""
+    if not self.metrics:
+      return {}
+    if self.is_toy:
+      return self._toy_scores(np.asarray(samples))
+    clf = self.reference()[0]
+    images = np.asarray(samples, np.float32) * 2.0 - 1.0  # the classifier's [-1, 1] scaling
+    return self._image_scores(*sharded.image_features(clf, images, self.devices))
 
   def __call__(self, run, state) -> dict[str, float]:
     """Scores `run`'s generator in `state` (a host GANState) on the fixed evaluation noise."""
-    z = run.fixed_noise(self.num_samples, seed=_EVAL_NOISE_SEED)
-    return self.score_samples(run.samples(state, z, ema=self.ema))
+    if not self.metrics:
+      return {}
+    z = np.asarray(run.fixed_noise(self.num_samples, seed=_EVAL_NOISE_SEED))
+    params = state.ema_params if self.ema else state.g.params
+    # Standing BatchNorm statistics for EMA parameters, as run.samples does.
+    variables = sampling.inference_variables(run.g_model, params, state.g.batch_stats,
+                                             z.shape[1], recompute_stats=self.ema)
+    if self.is_toy:
+      return self._toy_scores(sharded.generate(run.g_model, variables, z, self.devices))
+    clf = self.reference()[0]
+    return self._image_scores(*sharded.generated_features(run.g_model, variables, clf, z,
+                                                          self.devices))
 
   def is_better(self, value: float, best: float | None) -> bool:
     if best is None:
