@@ -63,6 +63,10 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
   for name, weight in config.loss.regularizers.items():
     _choice('loss.regularizers key', name, penalties.NAMES)
     _check(weight >= 0, f'config.loss.regularizers.{name}={weight!r} must be >= 0 (0 turns it off).')
+    _check(not (name == 'consistency' and weight > 0 and data.is_points(config)),
+           f'config.loss.regularizers.consistency={weight!r} needs images (DiffAugment colour, '
+           f'translation and cutout, NHWC); config.data.name={config.data.name!r} gives 2D '
+           'points. Set it to 0.')
   _check(config.eval.every >= 0, f'config.eval.every={config.eval.every!r} must be >= 0 (0 = off).')
   _positive(config, 'eval.num_samples')
   allowed = protocol.valid_metrics(config)
@@ -74,6 +78,9 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
          f'({process_count} process(es) x {num_devices} local); use a multiple of {total}.')
   problem = data.config_problem(config)  # before image_size, which reads the keys it checks
   _check(problem is None, problem)
+  problem = protocol.metrics_problem(config)  # reads image_size
+  _check(config.eval.every == 0 or problem is None,
+         f'{problem}. Set config.eval.every=0 to train without periodic evaluation.')
   problem = models.config_problem(config, data.image_size(config))
   _check(problem is None, problem)
   if config.data.name == 'toy_grid':

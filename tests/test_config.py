@@ -62,14 +62,53 @@ def test_unknown_variant_is_rejected():
     ('model.z_dim', -3, 'config.model.z_dim=-3 must be > 0'),
 ])
 def test_bad_values_name_the_key_and_the_fix(key, value, message):
-  config = load_config('mnist_dcgan')
-  *parents, last = key.split('.')
-  node = config
-  for part in parents:
-    node = node[part]
-  node[last] = value
+  config = _with(load_config('mnist_dcgan'), {key: value})
   with pytest.raises(validation.ConfigError, match=message):
     validation.validate(config, num_devices=4)
+
+
+def _with(config, overrides):
+  for key, value in overrides.items():
+    *parents, last = key.split('.')
+    node = config
+    for part in parents:
+      node = node[part]
+    node[last] = value
+  return config
+
+
+_EVAL_ON = {'eval.every': 100}
+_NOT_DIGITS = (r"config.eval.metrics='{m}' asks for {m}, which use the shipped MNIST digit "
+               r"classifier; config.data.name='{d}' is not MNIST digits \(allowed: mnist_5k, "
+               r"tfds:mnist\)\. Set config.eval.every=0")
+
+
+@pytest.mark.parametrize('name,overrides,message', [
+    ('fashion_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'fid'},
+     _NOT_DIGITS.format(m='fid', d='tfds:fashion_mnist')),
+    ('cifar10_sngan', {**_EVAL_ON, 'eval.metrics': 'score'}, _NOT_DIGITS.format(m='score', d='tfds:cifar10')),
+    ('stacked_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'kid'}, _NOT_DIGITS.format(m='kid', d='stacked_mnist')),
+    ('fashion_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'fid', 'data.name': 'tfds:mnist',
+                             'data.image_size': 32, 'data.preprocess': 'resize'},
+     r"takes 28x28 digits; config.data.name='tfds:mnist' with config.data.image_size=32 gives "
+     r'32x32 \(allowed: config.data.image_size=28\)\. Set config.eval.every=0'),
+    ('toy_ring', {'loss.regularizers.consistency': 1.0},
+     r"config.loss.regularizers.consistency=1.0 needs images .*config.data.name='toy_ring' "
+     'gives 2D points. Set it to 0.'),
+])
+def test_bad_combinations_name_the_keys_and_the_fix(name, overrides, message):
+  config = _with(load_config(name, None), overrides)
+  with pytest.raises(validation.ConfigError, match=message):
+    validation.validate(config, num_devices=4)
+
+
+@pytest.mark.parametrize('name,overrides', [
+    ('fashion_mnist_dcgan', {'eval.metrics': 'fid'}),  # the fix: config.eval.every=0
+    ('fashion_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'fid', 'data.name': 'tfds:mnist'}),
+    ('toy_ring', {'loss.regularizers.consistency': 0.0}),
+])
+def test_mnist_scores_on_digits_or_with_evaluation_off_are_valid(name, overrides):
+  validation.validate(_with(load_config(name, None), overrides), num_devices=4)
 
 
 def test_dcgan_on_points_is_rejected():
