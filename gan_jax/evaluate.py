@@ -1,9 +1,9 @@
 """Scores a run's checkpoint and prints a table.
 
-  python -m gan_jax.evaluate --workdir=DIR [--num_samples=N] [--step=S] [--noema]
+  python -m gan_jax.evaluate --workdir=DIR [--num_samples=N] [--step=S] [--[no]ema]
 
-Uses the run's config.eval (metrics, sample count) unless overridden; prints each score and
-the protocol that produced it.
+Uses the run's config.eval (metrics, sample count, EMA or raw G) unless overridden; prints
+each score and the protocol that produced it.
 """
 
 from __future__ import annotations
@@ -23,13 +23,16 @@ def _define_flags() -> None:
   flags.DEFINE_string('workdir', None, 'Run directory (holds config.json and checkpoints/).')
   flags.DEFINE_integer('num_samples', None, 'Generated samples to score; config.eval.num_samples by default.')
   flags.DEFINE_integer('step', None, 'Checkpoint step; the latest by default.')
-  flags.DEFINE_bool('ema', True, "Score G's EMA parameters (the default) or the raw ones.")
+  flags.DEFINE_bool('ema', None, "Score G's EMA parameters (--ema) or the raw ones (--noema); "
+                    "the run's config.eval.ema by default.")
   flags.mark_flags_as_required(['workdir'])
 
 
 def evaluate(workdir: str, num_samples: int | None = None, step: int | None = None,
-             ema: bool = True) -> tuple[int, dict[str, float | list[float]], dict]:
+             ema: bool | None = None) -> tuple[int, dict[str, float | list[float]], dict]:
   """(step, scores, protocol) for the checkpoint at `step` (latest by default).
+
+  `ema` None follows the run's config.eval.ema; protocol['generator'] says which was scored.
 
   A run with num_seeds K > 1 gets a list of K values per score.
   """
@@ -52,6 +55,8 @@ def main(argv):
   f = flags.FLAGS
   step, scores, proto = evaluate(f.workdir, f.num_samples, f.step, f.ema)
   print(f'{f.workdir} at step {step}')
+  source = '--ema flag' if f.ema is not None else 'config.eval.ema of the run'
+  print(f"generator: {proto['generator']} parameters (from {source})")
   print(f'| {"metric":<16} | {"value":>12} |\n|{"-" * 18}|{"-" * 14}|')
   for name, value in scores.items():
     if isinstance(value, list):  # one value per seed: mean ± std, then each seed

@@ -1,5 +1,6 @@
 """Evaluation sharded under pmap over 4 fake devices equals 1 device and the unsharded host path."""
 
+import json
 import os
 
 import jax
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import load_config
-from gan_jax import evaluation, train
+from gan_jax import evaluate, evaluation, train
 from gan_jax.data import embedded
 from gan_jax.evaluation import protocol, sharded
 
@@ -107,6 +108,24 @@ def test_toy_evaluation_on_four_devices_equals_one_device(tmp_path):
   assert four == protocol.Evaluator(config, devices=ONE)(run, state)
   points = run.samples(state, run.fixed_noise(203, seed=protocol._EVAL_NOISE_SEED))
   assert four == protocol.Evaluator(config).score_samples(points)
+
+
+def test_evaluate_follows_config_eval_ema_unless_overridden(tmp_path):
+  config = load_config('toy_ring')
+  config.train.num_steps = config.train.checkpoint_every = config.eval.every = 3
+  workdir = str(tmp_path)
+  train.train_and_evaluate(config, workdir, devices=FOUR)  # with a periodic evaluation
+  assert 'reverse_kl' in open(os.path.join(workdir, 'eval.jsonl')).read()
+  path = os.path.join(workdir, 'config.json')
+  for config_ema, flag, used in [(False, None, 'raw'), (True, None, 'ema'), (False, True, 'ema'),
+                                 (True, False, 'raw')]:
+    with open(path) as f:
+      saved = json.load(f)
+    saved['eval']['ema'] = config_ema
+    with open(path, 'w') as f:
+      json.dump(saved, f)
+    _, _, proto = evaluate.evaluate(workdir, num_samples=50, ema=flag)
+    assert proto['generator'] == used, (config_ema, flag)
 
 
 def test_evaluator_rejects_image_metrics_on_other_data():
