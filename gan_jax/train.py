@@ -108,6 +108,24 @@ def _nonfinite_networks(names: Sequence[str]) -> str:
   return ' and '.join(nets)
 
 
+def _nonfinite_state_networks(state: state_lib.GANState) -> str:
+  """'D', 'G', 'D and G' for the networks whose host state holds NaN/Inf; '' if none."""
+  # Regularizer state (LeCam's anchors) follows D's logits, so it counts as D's.
+  parts = {'G': (state.g, state.ema_params), 'D': (state.d, state.reg_state)}
+  def finite(leaf: Any) -> bool:
+    return not np.issubdtype(leaf.dtype, np.inexact) or bool(np.all(np.isfinite(leaf)))
+  return ' and '.join(sorted(net for net, tree in parts.items()
+                             if not all(map(finite, jax.tree_util.tree_leaves(tree)))))
+
+
+def _nonfinite_error(run: Run, what: str, networks: str, step: int) -> NonFiniteError:
+  latest = run.checkpointer.latest_step()
+  return NonFiniteError(
+      f'Non-finite {what} in {networks} by step {step}; the last good checkpoint (kept) is '
+      f'{run.checkpointer.path(latest) if latest is not None else "(none yet)"}. '
+      'Lower the learning rates or check the data.')
+
+
 def _with_seed(config: ml_collections.ConfigDict, seed: int) -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict(config.to_dict())
   c.seed = seed
@@ -312,12 +330,7 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
       means['steps_per_sec'] = (done - start) / max(time.time() - t0, 1e-9)
       bad = [k for k, v in means.items() if not np.all(np.isfinite(v))]
       if bad and t.on_nonfinite == 'stop':
-        latest = run.checkpointer.latest_step()
-        raise NonFiniteError(
-            f'Non-finite {", ".join(bad)} in {_nonfinite_networks(bad)} by step {done}; '
-            f'the last good checkpoint (kept) is '
-            f'{run.checkpointer.path(latest) if latest is not None else "(none yet)"}. '
-            'Lower the learning rates or check the data.')
+        raise _nonfinite_error(run, ', '.join(bad), _nonfinite_networks(bad), done)
       writer.write(done, means)
       bar.set_postfix(d_loss=f'{np.mean(means["d_loss"]):.3f}', g_loss=f'{np.mean(means["g_loss"]):.3f}',
                       d_acc=f'{np.mean(means["d_accuracy"]):.2f}')
@@ -327,6 +340,11 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
     evaluate = evals is not None and evals.due(done, last)
     if save_grid or save_ckpt or evaluate:
       host_state = runner.get_state(pstate)
+      # Metrics are checked only at log steps; a save between them must not write a NaN state
+      # (keep-N would then rotate out the good checkpoints). Cheap next to the transfer.
+      nets = _nonfinite_state_networks(host_state) if t.on_nonfinite == 'stop' else ''
+      if nets:
+        raise _nonfinite_error(run, 'parameters or optimizer state', nets, done)
     if evaluate:
       scores = evals(done, host_state)
       bar.write(f'step {done}: ' + ', '.join(f'{k} {_fmt(v)}' for k, v in scores.items()))

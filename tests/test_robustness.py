@@ -11,9 +11,11 @@ from conftest import load_config
 from gan_jax import train
 
 
-def _tiny(num_steps, **train_overrides):
+def _tiny(num_steps, eval_every=None, **train_overrides):
   config = load_config('mnist_mlp')
   config.train.num_steps = num_steps
+  if eval_every is not None:
+    config.eval.every = eval_every
   for key, value in train_overrides.items():
     config.train[key] = value
   return config
@@ -52,6 +54,19 @@ def test_nan_stops_the_run_naming_network_step_and_kept_checkpoint(tmp_path):
                      r'checkpoint \(kept\) is .*checkpoints/6'):
     train.train_and_evaluate(exploding, workdir, one_device)
   assert '6' in os.listdir(os.path.join(workdir, 'checkpoints'))
+
+
+def test_nan_between_log_steps_is_never_checkpointed(tmp_path):
+  workdir = str(tmp_path)
+  one_device = jax.local_devices()[:1]
+  train.train_and_evaluate(_tiny(6, eval_every=0), workdir, one_device)  # checkpoints 3 and 6
+  # Checkpoints every 3 steps but metrics only at step 30: the NaN state is first seen at a save.
+  exploding = _tiny(30, log_every=30, eval_every=0)
+  exploding.optim.d_lr = 1e30
+  with pytest.raises(train.NonFiniteError, match=r'Non-finite parameters or optimizer state in '
+                     r'D( and G)? by step 9; the last good checkpoint \(kept\) is .*checkpoints/6'):
+    train.train_and_evaluate(exploding, workdir, one_device)
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['3', '6']
 
 
 def test_skip_mode_keeps_the_state_finite_and_counts_skips(tmp_path):
