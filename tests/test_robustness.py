@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import load_config
-from gan_jax import train
+from gan_jax import checkpoint, train
 
 
 def _tiny(num_steps, eval_every=None, **train_overrides):
@@ -67,6 +67,24 @@ def test_nan_between_log_steps_is_never_checkpointed(tmp_path):
                      r'D( and G)? by step 9; the last good checkpoint \(kept\) is .*checkpoints/6'):
     train.train_and_evaluate(exploding, workdir, one_device)
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['3', '6']
+
+
+def test_checkpoint_of_another_config_is_an_error_and_stays_in_place(tmp_path):
+  workdir = str(tmp_path)
+  one_device = jax.local_devices()[:1]
+  train.train_and_evaluate(_tiny(6, eval_every=0), workdir, one_device)
+  wider = _tiny(9, eval_every=0)
+  wider.model.d_hidden = (48,)
+  with pytest.raises(checkpoint.ConfigMismatchError) as error:
+    train.train_and_evaluate(wider, workdir, one_device)
+  message = str(error.value)
+  assert f'Checkpoint {workdir}/checkpoints/6 was written by a different config' in message
+  assert 'd/params/Dense_0/bias has shape (32,) in the checkpoint but (48,) in this config' in message
+  assert 'config.json' in message and 'new --workdir' in message
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['3', '6']
+  assert not os.path.exists(os.path.join(workdir, 'checkpoints_unreadable'))
+  with open(os.path.join(workdir, 'config.json')) as f:
+    assert json.load(f)['model']['d_hidden'] == [32]  # still the config that wrote them
 
 
 def test_skip_mode_keeps_the_state_finite_and_counts_skips(tmp_path):
