@@ -25,6 +25,12 @@ def _command(workdir):
 _ENV = dict(os.environ, XLA_FLAGS='')  # one CPU device, as a user's laptop run
 
 
+def _checkpoint_steps(workdir):
+  """Finished checkpoints (orbax's in-progress saves have non-numeric names)."""
+  directory = os.path.join(workdir, 'checkpoints')
+  return sorted(int(d) for d in os.listdir(directory) if d.isdigit()) if os.path.isdir(directory) else []
+
+
 def _final_state(workdir):
   config = load_config('mnist_mlp')
   run = train.Run(config, workdir)
@@ -41,7 +47,7 @@ def uninterrupted(tmp_path_factory):
   return _final_state(workdir)
 
 
-@pytest.mark.parametrize('kill_after_lines', [1, 8, 20])
+@pytest.mark.parametrize('kill_after_lines', [2, 8, 20])
 def test_sigkill_then_restart_matches_uninterrupted_run(kill_after_lines, uninterrupted, tmp_path):
   workdir = str(tmp_path)
   metrics = os.path.join(workdir, 'metrics.jsonl')
@@ -49,7 +55,8 @@ def test_sigkill_then_restart_matches_uninterrupted_run(kill_after_lines, uninte
                           stderr=subprocess.DEVNULL)
   deadline = time.time() + 120
   while time.time() < deadline and proc.poll() is None:
-    if os.path.exists(metrics):
+    # Kill only once a checkpoint exists, so the restart has something to resume from.
+    if os.path.exists(metrics) and _checkpoint_steps(workdir):
       with open(metrics) as f:
         if sum(1 for _ in f) >= kill_after_lines:
           break
@@ -57,9 +64,13 @@ def test_sigkill_then_restart_matches_uninterrupted_run(kill_after_lines, uninte
   assert proc.poll() is None, 'the run finished before it could be killed'
   proc.send_signal(signal.SIGKILL)
   proc.wait()
+  saved = _checkpoint_steps(workdir)
+  assert saved and saved[-1] < NUM_STEPS, saved
   out = subprocess.run(_command(workdir), cwd=ROOT, env=_ENV, capture_output=True, text=True,
                        timeout=300)
   assert out.returncode == 0, out.stderr[-2000:]
+  # It resumed from the newest checkpoint on disk at kill time, not from scratch.
+  assert f'Resuming from the checkpoint at step {saved[-1]}.' in out.stdout, out.stdout[-2000:]
   resumed = _final_state(workdir)
   for name in ('g', 'd'):
     for a, b in zip(jax.tree_util.tree_leaves(getattr(resumed, name)),

@@ -33,7 +33,9 @@ def test_truncated_latest_checkpoint_falls_back_to_the_previous_one(tmp_path, ca
   with open(_largest_file(os.path.join(workdir, 'checkpoints', '6')), 'r+b') as f:
     f.truncate(100)
   state = train.train_and_evaluate(_tiny(9), workdir, one_device)
-  assert 'checkpoints/6 is unreadable' in capsys.readouterr().out
+  out = capsys.readouterr().out
+  assert 'checkpoints/6 is unreadable' in out
+  assert 'Resuming from the checkpoint at step 3.' in out
   assert int(state.step) == 9
   # Resumed from step 3, so steps 4..9 were trained again; the bad copy is kept aside.
   with open(os.path.join(workdir, 'metrics.jsonl')) as f:

@@ -44,7 +44,7 @@ def test_periodic_evaluation_records_scores_protocol_and_best_checkpoint(dcgan_r
   assert os.listdir(os.path.join(workdir, 'checkpoints_best')) == [str(best_step)]
 
 
-def test_rerun_resumes_and_matches_an_uninterrupted_run(dcgan_run, tmp_path):
+def test_rerun_resumes_and_matches_an_uninterrupted_run(dcgan_run, tmp_path, capsys):
   config, workdir, _ = dcgan_run
   longer = load_config('mnist_dcgan')
   longer.train.num_steps = 9
@@ -52,6 +52,7 @@ def test_rerun_resumes_and_matches_an_uninterrupted_run(dcgan_run, tmp_path):
   # Copy the finished 6-step run, then ask for 9 steps: it must continue from step 6.
   subprocess.run(['cp', '-r', workdir, resumed_dir], check=True)
   resumed = train.train_and_evaluate(longer, resumed_dir)
+  assert 'Resuming from the checkpoint at step 6.' in capsys.readouterr().out  # not a restart
   with open(os.path.join(resumed_dir, 'metrics.jsonl')) as f:
     assert [json.loads(line)['step'] for line in f] == [2, 4, 6, 8, 9]
   straight = train.train_and_evaluate(longer, str(tmp_path / 'straight'))
