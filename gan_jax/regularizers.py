@@ -101,8 +101,8 @@ def dragan(d_fn: DFn, real: Array, key: Array, scale: float = 0.5,
            interpolate: bool = True) -> Array:
   """DRAGAN (Kodali et al. 2017): E_i[(||grad_x D(x_p,i)||_2 - 1)^2] around real data.
 
-  The variant of the authors' released code (also compare_gan's, used by Lucic et al. 2018),
-  not the paper's Gaussian delta ~ N(0, cI): x_noisy = x + scale * std(x) * u with
+  The variant of the authors' released code, not the paper's Gaussian delta ~ N(0, cI)
+  (compare_gan, used by Lucic et al. 2018, perturbs differently: see its source): x_noisy = x + scale * std(x) * u with
   u ~ U[0, 1) elementwise and std over the whole batch, then the penalty is taken at
   x + alpha (x_noisy - x), alpha ~ U[0, 1) per example (`dragan_perturb`). With
   `interpolate=False` it is taken at x_noisy itself. The paper's weight is lambda = 10.

@@ -53,6 +53,20 @@ def test_lazy_regularization_runs_every_k_steps(tmp_path):
   assert history[2]['penalty_r1'] > 0
 
 
+def test_lazy_penalty_is_scaled_by_k(tmp_path):
+  # On a regularized step, weight w every k=2 steps gives D the gradient of weight 2w every
+  # step (compared through its norm: Adam's first update is nearly sign(grad), too blunt).
+  def first_step(weight, k, name):
+    config = load_config('mnist_mlp')
+    config.loss.regularizers.r1 = weight
+    config.loss.reg_every = k
+    return _run_steps(config, str(tmp_path / name), jax.local_devices()[:1], steps=1)[1][0]
+
+  lazy, eager, plain = first_step(1.0, 2, 'lazy'), first_step(2.0, 1, 'eager'), first_step(0.0, 1, 'plain')
+  np.testing.assert_allclose(lazy['d_grad_norm'], eager['d_grad_norm'], rtol=1e-5)
+  assert abs(lazy['d_grad_norm'] - plain['d_grad_norm']) > 1e-3 * plain['d_grad_norm']
+
+
 def test_unknown_regularizer_is_rejected():
   from gan_jax import validation
   config = load_config('mnist_mlp')
