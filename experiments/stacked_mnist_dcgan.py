@@ -62,9 +62,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train.num_samples = 64  # fixed-noise samples in each grid
 
   c.eval = ml_collections.ConfigDict()
-  c.eval.every = 0  # steps between evaluations (0 = off until protocol.py scores stacked modes)
+  c.eval.every = 5000  # steps between evaluations (and one at the end; 0 = off)
   c.eval.num_samples = 26000  # generated samples scored per evaluation (REFERENCE.md section 2)
-  c.eval.metrics = ''  # comma-separated; stacked-mode metrics are not in gan_jax/evaluation/protocol.py yet
+  c.eval.metrics = 'modes,kl'  # modes covered of 1,000 and KL(p_modes || uniform); gan_jax/evaluation/protocol.py
   c.eval.ema = True  # score G's EMA parameters (False: the raw ones)
 
   if arg == 'runlocal':
@@ -76,6 +76,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.train.sample_every = 3
     c.train.checkpoint_every = 3
     c.train.num_samples = 16
+    c.eval.every = 3
+    c.eval.num_samples = 64
   elif arg:
     raise ValueError(f"Unknown variant {arg!r} for stacked_mnist_dcgan; valid: 'runlocal' or none.")
   return c

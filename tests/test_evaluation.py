@@ -13,7 +13,7 @@ from scipy.spatial.distance import cdist
 
 from gan_jax import evaluation
 from gan_jax.data import embedded, toy
-from gan_jax.evaluation import classifier, fid
+from gan_jax.evaluation import classifier, fid, modes, protocol
 from gan_jax.evaluation.prdc import knn_radii_sq
 
 
@@ -234,3 +234,47 @@ def test_mode_stats_edge_cases():
   nowhere = evaluation.mode_stats(np.full((50, 2), 10.0), centers, 0.01)
   assert nowhere['modes_covered'] == 0 and nowhere['high_quality_fraction'] == 0.0
   np.testing.assert_allclose(nowhere['reverse_kl'], np.log(8))  # defined as total collapse
+
+
+# ----- Stacked MNIST -----
+
+def _stacked_evaluator(num_samples=64):
+  from conftest import load_config
+  config = load_config('stacked_mnist_dcgan')
+  return config, protocol.Evaluator(config, num_samples=num_samples)
+
+
+def test_stacked_real_samples_cover_nearly_all_modes_with_small_kl():
+  from gan_jax.data import stacked
+  digits, labels = embedded.load_mnist_5k()
+  n = 6000
+  images, true_modes = stacked.StackedSource(digits, labels, n, seed=0).batch_with_labels(0)
+  scores = _stacked_evaluator()[1].score_samples(images)
+  counts = np.bincount(true_modes, minlength=1000)
+  true_kl = evaluation.reverse_kl_to_uniform(counts)  # ~ 999 / (2n) from sampling alone
+  assert scores['modes'] >= 990
+  assert scores['kl'] < true_kl + 0.05 and true_kl < 0.12
+
+
+def test_stacked_collapsed_samples_give_one_mode_and_kl_log_1000():
+  from gan_jax.data import stacked
+  digits, labels = embedded.load_mnist_5k()
+  one = stacked.StackedSource(digits, labels, 1, seed=0).batch(0)
+  scores = _stacked_evaluator()[1].score_samples(np.repeat(one, 100, axis=0))
+  assert scores == {'modes': 1.0, 'kl': pytest.approx(np.log(1000))}
+
+
+def test_stacked_mode_stats_counts_modes_from_channel_labels():
+  stats = modes.stacked_mode_stats(np.array([[1, 2, 3], [1, 2, 3], [0, 0, 9]]))
+  assert stats['modes_covered'] == 2 and stats['mode_counts'][123] == 2 and stats['mode_counts'][9] == 1
+  np.testing.assert_allclose(stats['kl'], (2 / 3) * np.log(2000 / 3) + (1 / 3) * np.log(1000 / 3))
+
+
+def test_stacked_evaluator_scores_a_generator(tmp_path):
+  from gan_jax import train
+  config, evaluator = _stacked_evaluator(num_samples=40)
+  run = train.Run(config, str(tmp_path))
+  scores = evaluator(run, run.initial_state())
+  assert set(scores) == {'modes', 'kl'} and 1 <= scores['modes'] <= 40
+  assert 0 <= scores['kl'] <= np.log(1000) + 1e-9
+  assert evaluator.primary == 'kl' and evaluator.protocol['modes'] == 1000

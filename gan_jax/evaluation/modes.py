@@ -49,3 +49,18 @@ def mode_stats(samples: np.ndarray, centers: np.ndarray, std: float, num_std: fl
       'reverse_kl': reverse_kl_to_uniform(counts),
       'mode_counts': counts,
   }
+
+
+def stacked_mode_stats(digit_labels: np.ndarray, num_modes: int = 1000) -> dict:
+  """Stacked MNIST's metrics (shared/REFERENCE.md §2) from per-channel digit predictions.
+
+  `digit_labels` is [N, 3] (or [3N], sample-major, as data/stacked.split_channels orders the
+  channels); sample n's mode is 100 a + 10 b + c. Returns {'modes_covered': modes with at
+  least one sample, 'kl': KL(p_modes || uniform) over the N samples (0 for a uniform
+  histogram, log 1000 for a collapse onto one mode), 'mode_counts': [num_modes]}.
+  """
+  from gan_jax.data.stacked import mode_labels  # noqa: PLC0415  (keeps this module numpy-only)
+  modes = mode_labels(digit_labels)
+  counts = np.bincount(modes, minlength=num_modes)
+  return {'modes_covered': int(np.count_nonzero(counts)), 'kl': reverse_kl_to_uniform(counts),
+          'mode_counts': counts}

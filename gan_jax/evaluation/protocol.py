@@ -1,6 +1,8 @@
 """Scoring a generator under a recorded protocol, during training and from the CLI.
 
-Toy mixtures get PacGAN's mode statistics; MNIST data gets FID, KID, improved
+Toy mixtures get PacGAN's mode statistics; Stacked MNIST gets the modes covered (of 1,000)
+and KL(p_modes || uniform), each channel labelled by the shipped MNIST classifier; MNIST data
+gets FID, KID, improved
 precision/recall, density/coverage and the classifier score, all on the features of the
 shipped MNIST classifier (comparable only between runs with the same classifier CHECKSUM).
 Every score is returned with the protocol that produced it.
@@ -17,24 +19,32 @@ import numpy as np
 
 from gan_jax import data, sampling
 from gan_jax.data import embedded
+from gan_jax.data import stacked as stacked_data
 from gan_jax.evaluation import classifier as classifier_lib
 from gan_jax.evaluation import sharded
 from gan_jax.evaluation.fid import FeatureStats, stats_fid
 from gan_jax.evaluation.inception_score import inception_score
 from gan_jax.evaluation.kid import kernel_distance
-from gan_jax.evaluation.modes import mode_stats
+from gan_jax.evaluation.modes import mode_stats, stacked_mode_stats
 from gan_jax.evaluation.prdc import density_coverage, precision_recall
 
 TOY_METRICS = ('modes', 'high_quality', 'reverse_kl')
+STACKED_METRICS = ('modes', 'kl')  # of 1,000 stacked modes; KL(p_modes || uniform)
 IMAGE_METRICS = ('fid', 'kid', 'precision_recall', 'density_coverage', 'score')
 MNIST_DIGITS = ('mnist_5k', 'tfds:mnist')  # the data the classifier behind IMAGE_METRICS fits
 # The score that picks the best checkpoint, and whether lower is better.
-PRIMARY = {'toy': ('reverse_kl', True), 'image': ('fid', True)}
+PRIMARY = {'toy': ('reverse_kl', True), 'stacked': ('kl', True), 'image': ('fid', True)}
 _EVAL_NOISE_SEED = 4321  # fixed: every evaluation of a run scores G on the same noise
 
 
+def is_stacked(config: ml_collections.ConfigDict) -> bool:
+  return config.data.name.startswith('stacked_mnist')
+
+
 def valid_metrics(config: ml_collections.ConfigDict) -> tuple[str, ...]:
-  return TOY_METRICS if config.data.name.startswith('toy_') else IMAGE_METRICS
+  if config.data.name.startswith('toy_'):
+    return TOY_METRICS
+  return STACKED_METRICS if is_stacked(config) else IMAGE_METRICS
 
 
 def requested(config: ml_collections.ConfigDict) -> tuple[str, ...]:
@@ -46,6 +56,8 @@ def metrics_problem(config: ml_collections.ConfigDict) -> str | None:
 
   They use the shipped MNIST digit classifier (28x28x1 inputs), against the embedded digits.
   """
+  if is_stacked(config):
+    return None  # split_channels resizes any image size back to the classifier's 28x28
   image = [m for m in requested(config) if m in IMAGE_METRICS]
   if not image or data.is_points(config):
     return None  # toy data: valid_metrics already excludes image metrics
@@ -99,17 +111,24 @@ class Evaluator:
       raise ValueError(f'{problem}; these scores are not defined for this data.')
     self.config = config
     self.is_toy = data.is_points(config)
+    self.is_stacked = is_stacked(config)
     self.metrics = requested(config)
     self.num_samples = num_samples or config.eval.num_samples
     self.ema = config.eval.ema if ema is None else ema
     self.devices = tuple(devices or jax.local_devices())
-    self.primary, self.lower_is_better = PRIMARY['toy' if self.is_toy else 'image']
+    kind = 'toy' if self.is_toy else 'stacked' if self.is_stacked else 'image'
+    self.primary, self.lower_is_better = PRIMARY[kind]
     self._reference: tuple[classifier_lib.Classifier, np.ndarray, FeatureStats] | None = None
     self.protocol: dict[str, Any] = {
         'dataset': config.data.name, 'fake_samples': self.num_samples,
         'generator': 'ema' if self.ema else 'raw', 'noise_seed': _EVAL_NOISE_SEED}
     if self.is_toy:
       self.protocol.update(std=config.data.std, high_quality='within 3 std of nearest mode')
+    elif self.is_stacked:
+      self.protocol.update(modes=stacked_data.NUM_MODES,
+                           labels='argmax of the gan_jax MNIST classifier on each channel',
+                           classifier_sha256=classifier_lib.CHECKSUM,
+                           kl='KL(p_modes || uniform) over all generated samples')
     else:
       self.protocol.update(real_split='all 5,000 embedded digits', real_samples=5000,
                            features='gan_jax MNIST classifier (penultimate, 128-d)',
@@ -135,6 +154,15 @@ class Evaluator:
            'reverse_kl': stats['reverse_kl']}
     return {k: float(v) for k, v in out.items() if k in self.metrics}
 
+  def _stacked_scores(self, images: np.ndarray) -> dict[str, float]:
+    """Scores for RGB samples [N, H, W, 3] scaled to [-1, 1]."""
+    clf = classifier_lib.load_classifier() if self._reference is None else self._reference[0]
+    digits = np.clip(stacked_data.split_channels(images), -1.0, 1.0)
+    _, probs, _ = sharded.image_features(clf, digits, self.devices)
+    stats = stacked_mode_stats(probs.argmax(axis=1), stacked_data.NUM_MODES)
+    out = {'modes': stats['modes_covered'], 'kl': stats['kl']}
+    return {k: float(v) for k, v in out.items() if k in self.metrics}
+
   def _image_scores(self, fake: np.ndarray, probs: np.ndarray,
                     fake_stats: FeatureStats) -> dict[str, float]:
     _, real, real_stats = self.reference()
@@ -157,6 +185,8 @@ class Evaluator:
       return {}
     if self.is_toy:
       return self._toy_scores(np.asarray(samples))
+    if self.is_stacked:
+      return self._stacked_scores(np.asarray(samples, np.float32) * 2.0 - 1.0)
     clf = self.reference()[0]
     images = np.asarray(samples, np.float32) * 2.0 - 1.0  # the classifier's [-1, 1] scaling
     return self._image_scores(*sharded.image_features(clf, images, self.devices))
@@ -172,6 +202,8 @@ class Evaluator:
                                              z.shape[1], recompute_stats=self.ema)
     if self.is_toy:
       return self._toy_scores(sharded.generate(run.g_model, variables, z, self.devices))
+    if self.is_stacked:  # G's tanh outputs are already in the classifier's [-1, 1]
+      return self._stacked_scores(sharded.generate(run.g_model, variables, z, self.devices))
     clf = self.reference()[0]
     return self._image_scores(*sharded.generated_features(run.g_model, variables, clf, z,
                                                           self.devices))
