@@ -1,0 +1,284 @@
+r"""Reproduces shared/REFERENCE.md §1 (PacGAN 2D ring and grid) and §2 (Stacked MNIST); writes docs/results.md.
+
+  python launch/results.py                      # the 2D settings (ring and grid: GAN, PacGAN2-4, ours)
+  python launch/results.py --stacked            # also Stacked MNIST (DCGAN and ours); slow on CPU
+  python launch/results.py --write_only         # only rebuild docs/results.md from finished runs
+  python launch/results.py --only=grid_pac4,ring_best --steps=2000   # a subset, shorter
+
+Each setting is one `python -m gan_jax.main` subprocess with `config.num_seeds` (5) seeds
+vmapped in one program, in --root/<setting>. A setting whose eval.jsonl already reaches its
+final step is not rerun. The page gives, per setting, the final evaluation (the last
+eval.jsonl line) as mean ± standard error over the seeds, beside the papers' numbers, with
+the protocol actually used (steps, batch, samples scored, seeds, wall time) read back from
+each run's config.json and eval.jsonl, and the command that produced it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import time
+from typing import Any, Sequence
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  name: str  # workdir name under --root
+  table: str  # 'ring', 'grid' or 'stacked'
+  label: str  # the row's method name (the paper's row where there is one)
+  experiment: str  # experiments/<experiment>.py
+  variant: str | None  # get_config's arg
+  paper: str | None  # key into PAPER[table]
+
+
+SETTINGS_2D = tuple(
+    Setting(f'{table}_pac{m}', table, 'GAN' if m == 1 else f'PacGAN{m}', f'toy_{table}_pacgan',
+            f'pack{m}', 'GAN' if m == 1 else f'PacGAN{m}')
+    for table in ('ring', 'grid') for m in (1, 2, 3, 4)) + tuple(
+    Setting(f'{table}_best', table, 'ours (best recipe)', f'toy_{table}_pacgan', 'best', None)
+    for table in ('ring', 'grid'))
+SETTINGS_STACKED = (
+    Setting('stacked_dcgan', 'stacked', 'DCGAN', 'stacked_mnist_dcgan', None, 'DCGAN (PacGAN run)'),
+    Setting('stacked_best', 'stacked', 'ours (best recipe)', 'stacked_mnist_dcgan', 'best', None),
+)
+SETTINGS = SETTINGS_2D + SETTINGS_STACKED
+
+# shared/REFERENCE.md: (mean, s.e.) per metric, in eval.jsonl's units (high_quality a fraction).
+PAPER = {
+    'ring': {
+        'GAN': {'modes': (6.3, 0.5), 'high_quality': (0.982, 0.002), 'reverse_kl': (0.45, 0.09)},
+        'ALI': {'modes': (6.6, 0.3), 'high_quality': (0.976, 0.004), 'reverse_kl': (0.36, 0.04)},
+        'PacGAN2': {'modes': (7.9, 0.1), 'high_quality': (0.956, 0.020), 'reverse_kl': (0.07, 0.03)},
+        'PacGAN3': {'modes': (7.8, 0.1), 'high_quality': (0.977, 0.003), 'reverse_kl': (0.10, 0.02)},
+        'PacGAN4': {'modes': (7.8, 0.1), 'high_quality': (0.959, 0.014), 'reverse_kl': (0.07, 0.02)},
+    },
+    'grid': {
+        'GAN': {'modes': (17.3, 0.8), 'high_quality': (0.948, 0.007), 'reverse_kl': (0.70, 0.07)},
+        'ALI': {'modes': (24.1, 0.4), 'high_quality': (0.957, 0.006), 'reverse_kl': (0.14, 0.03)},
+        'PacGAN2': {'modes': (23.8, 0.7), 'high_quality': (0.913, 0.008), 'reverse_kl': (0.13, 0.04)},
+        'PacGAN3': {'modes': (24.6, 0.4), 'high_quality': (0.942, 0.004), 'reverse_kl': (0.06, 0.02)},
+        'PacGAN4': {'modes': (24.8, 0.2), 'high_quality': (0.936, 0.006), 'reverse_kl': (0.04, 0.01)},
+    },
+    'stacked': {
+        'DCGAN (VEEGAN run)': {'modes': (99.0, None), 'kl': (3.40, None)},
+        'DCGAN (PacGAN run)': {'modes': (78.9, None), 'kl': (4.50, None)},
+        'PacDCGAN2': {'modes': (1000.0, None), 'kl': (0.06, None)},
+        'PacDCGAN4': {'modes': (1000.0, None), 'kl': (0.07, None)},
+    },
+}
+METRICS = {'ring': ('modes', 'high_quality', 'reverse_kl'), 'grid': ('modes', 'high_quality', 'reverse_kl'),
+           'stacked': ('modes', 'kl')}
+HEADERS = {'modes': 'modes', 'high_quality': 'HQ %', 'reverse_kl': 'rev-KL', 'kl': 'KL'}
+TITLES = {'ring': '2D ring (8 modes), PacGAN Table 1', 'grid': '2D grid (25 modes), PacGAN Table 1',
+          'stacked': 'Stacked MNIST (1,000 modes), PacGAN Table 2'}
+PAPER_PROTOCOL = {
+    'ring': '~400k iterations, batch 100 (packs), fixed 100k training points, 2,500 samples, 10 trials',
+    'grid': '~400k iterations, batch 100 (packs), fixed 100k training points, 2,500 samples, 10 trials',
+    'stacked': 'DCGAN, 26,000 samples, 10 trials (their classifier, not ours)',
+}
+_TIME_FILE = 'results_time.json'
+
+
+def command(setting: Setting, workdir: str, overrides: Sequence[str] = ()) -> list[str]:
+  config = os.path.join('experiments', f'{setting.experiment}.py')
+  if setting.variant:
+    config += f':{setting.variant}'
+  return [sys.executable, '-m', 'gan_jax.main', f'--config={config}', f'--workdir={workdir}',
+          *overrides]
+
+
+def _read_jsonl(path: str) -> list[dict[str, Any]]:
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def final_eval(workdir: str) -> dict[str, Any] | None:
+  """The last eval.jsonl line of a run, or None."""
+  rows = _read_jsonl(os.path.join(workdir, 'eval.jsonl'))
+  return rows[-1] if rows else None
+
+
+def is_done(workdir: str) -> bool:
+  path = os.path.join(workdir, 'config.json')
+  row = final_eval(workdir)
+  if row is None or not os.path.exists(path):
+    return False
+  with open(path) as f:
+    return row['step'] >= json.load(f)['train']['num_steps']
+
+
+def mean_se(values: float | Sequence[float]) -> tuple[float, float | None, int]:
+  """(mean, standard error = sample std / sqrt(n), n); the error is None for one value."""
+  values = [float(values)] if isinstance(values, (int, float)) else [float(v) for v in values]
+  n = len(values)
+  mean = sum(values) / n
+  if n < 2:
+    return mean, None, n
+  var = sum((v - mean) ** 2 for v in values) / (n - 1)
+  return mean, math.sqrt(var / n), n
+
+
+def _fmt(metric: str, mean: float, se: float | None) -> str:
+  scale, digits = (100.0, 1) if metric == 'high_quality' else (1.0, 1) if metric == 'modes' else (1.0, 2)
+  text = f'{mean * scale:.{digits}f}'
+  if se is not None:
+    text += f' ± {se * scale:.{digits}f}'
+  return text
+
+
+def _setting_rows(settings: Sequence[Setting], root: str, table: str) -> list[list[str]]:
+  rows = []
+  for s in settings:
+    if s.table != table:
+      continue
+    workdir = os.path.join(root, s.name)
+    final = final_eval(workdir)
+    paper = PAPER[table].get(s.paper or '', {})
+    cells = [s.label]
+    n = 0
+    for metric in METRICS[table]:
+      if final is None or metric not in final:
+        cells.append('not run')
+      else:
+        mean, se, n = mean_se(final[metric])
+        cells.append(_fmt(metric, mean, se))
+      cells.append(_fmt(metric, *paper[metric]) if metric in paper else '')
+    cells.append(str(n) if final else '')
+    cells.append(str(final['step']) if final else '')
+    rows.append(cells)
+  for label, paper in PAPER[table].items():  # the paper's rows we do not run, for reference
+    if not any(s.paper == label for s in settings if s.table == table):
+      rows.append([f'{label} (paper only)'] + [c for m in METRICS[table]
+                                              for c in ('', _fmt(m, *paper[m]))] + ['', ''])
+  return rows
+
+
+def _protocol_lines(settings: Sequence[Setting], root: str, table: str) -> list[str]:
+  lines = []
+  for s in settings:
+    if s.table != table:
+      continue
+    workdir = os.path.join(root, s.name)
+    path = os.path.join(workdir, 'config.json')
+    final = final_eval(workdir)
+    if final is None or not os.path.exists(path):
+      continue
+    with open(path) as f:
+      config = json.load(f)
+    proto = final.get('protocol', {})
+    timing = ''
+    if os.path.exists(os.path.join(workdir, _TIME_FILE)):
+      with open(os.path.join(workdir, _TIME_FILE)) as f:
+        timing = f', {json.load(f)["wall_s"] / 60:.1f} min wall'
+    train, optim, loss = config['train'], config['optim'], config['loss']
+    regs = ', '.join(f'{k}={v:g}' for k, v in loss['regularizers'].items() if v) or 'none'
+    pack = config['model'].get('pack')
+    lines.append(
+        f'- **{s.label}** (`{s.experiment}.py{":" + s.variant if s.variant else ""}`): '
+        f'{train["num_steps"]} steps, batch {config["data"]["batch_size"]} samples'
+        + (f' (pack {pack})' if pack else '') +
+        f', {config["loss"]["name"]} loss, regularizers {regs}, Adam lr G {optim["g_lr"]:g} / '
+        f'D {optim["d_lr"]:g}, betas ({optim["b1"]:g}, {optim["b2"]:g}), n_critic {train["n_critic"]}; '
+        f'{config["num_seeds"]} seeds (vmapped); scored on {proto.get("fake_samples", "?")} samples '
+        f'of the {proto.get("generator", "?")} generator at step {final["step"]}{timing}.')
+  return lines
+
+
+def _shown(path: str) -> str:
+  return os.path.relpath(path, ROOT) if os.path.abspath(path).startswith(ROOT + os.sep) else path
+
+
+def markdown(settings: Sequence[Setting], root: str, invocation: str) -> str:
+  """The results page for the finished runs of `settings` under `root`."""
+  out = ['# Results: PacGAN 2D mixtures and Stacked MNIST', '',
+         'Written by `launch/results.py` (do not edit by hand). Papers\' numbers from '
+         '`shared/REFERENCE.md`. Our numbers: mean ± standard error over the seeds of each '
+         'setting, from the final evaluation of each run (the last line of its `eval.jsonl`).',
+         '', f'Command: `{invocation}`', '',
+         f'Runs: `{_shown(root)}/<setting>`.', '']
+  for table in ('ring', 'grid', 'stacked'):
+    if not any(s.table == table for s in settings):
+      continue
+    out += [f'## {TITLES[table]}', '']
+    header = ['method'] + [f'{HEADERS[m]} {who}' for m in METRICS[table] for who in ('ours', 'paper')]
+    header += ['seeds', 'steps']
+    out.append('| ' + ' | '.join(header) + ' |')
+    out.append('|' + '---|' * len(header))
+    out += ['| ' + ' | '.join(r) + ' |' for r in _setting_rows(settings, root, table)]
+    out += ['', f'Paper protocol: {PAPER_PROTOCOL[table]}.', '', 'Our protocol:', '']
+    out += _protocol_lines(settings, root, table) or ['- (no finished runs yet)']
+    out.append('')
+  out += ['## Differences from the papers', '',
+          '- Far fewer iterations than the paper\'s ~400k (the whole 2D set must run on a 2-core '
+          'CPU within an hour); the step counts are in the protocol lines above.',
+          '- Fresh mixture samples every step instead of a fixed training set of 100k points.',
+          '- 5 seeds per setting, not 10; the error is the standard error over those seeds.',
+          '- Stacked MNIST modes come from gan_jax\'s own MNIST classifier (argmax on each channel); '
+          'the papers used theirs, so counts are comparable only in spirit.', '']
+  return '\n'.join(out)
+
+
+def run_setting(setting: Setting, root: str, overrides: Sequence[str], env: dict[str, str]) -> None:
+  workdir = os.path.join(root, setting.name)
+  if is_done(workdir):
+    print(f'{setting.name}: done already', flush=True)
+    return
+  cmd = command(setting, workdir, overrides)
+  print(f'{setting.name}: {shlex.join(cmd)}', flush=True)
+  start = time.time()
+  subprocess.run(cmd, check=True, cwd=ROOT, env=env)
+  with open(os.path.join(workdir, _TIME_FILE), 'w') as f:
+    json.dump({'wall_s': time.time() - start}, f)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--root', default='runs/results', help='Where the runs go.')
+  parser.add_argument('--out', default='docs/results.md', help='The page to write.')
+  parser.add_argument('--stacked', action='store_true', help='Also run Stacked MNIST (slow on CPU).')
+  parser.add_argument('--only', default='', help='Comma-separated setting names (default: all chosen).')
+  parser.add_argument('--seeds', type=int, default=5, help='config.num_seeds of every run.')
+  parser.add_argument('--steps', type=int, default=0, help='config.train.num_steps (0: the experiment\'s).')
+  parser.add_argument('--stacked_steps', type=int, default=0,
+                      help='config.train.num_steps for Stacked MNIST (0: the experiment\'s).')
+  parser.add_argument('--write_only', action='store_true', help='Only rebuild the page.')
+  args = parser.parse_args(argv)
+  settings = list(SETTINGS_2D + (SETTINGS_STACKED if args.stacked else ()))
+  if args.only:
+    names = args.only.split(',')
+    unknown = set(names) - {s.name for s in SETTINGS}
+    if unknown:
+      raise SystemExit(f'--only: unknown settings {sorted(unknown)}; valid: {[s.name for s in SETTINGS]}')
+    settings = [s for s in SETTINGS if s.name in names]
+  root = args.root if os.path.isabs(args.root) else os.path.join(ROOT, args.root)
+  env = dict(os.environ, TQDM_DISABLE='1')
+  if not args.write_only:
+    for s in settings:
+      overrides = [f'--config.num_seeds={args.seeds}']
+      steps = args.stacked_steps if s.table == 'stacked' else args.steps
+      if steps:
+        # Evaluate (and sample, checkpoint) only at the end when the length is overridden.
+        overrides += [f'--config.train.num_steps={steps}', f'--config.eval.every={steps}',
+                      f'--config.train.sample_every={steps}', f'--config.train.checkpoint_every={steps}']
+      run_setting(s, root, overrides, env)
+  invocation = shlex.join(['python', 'launch/results.py', *(argv if argv is not None else sys.argv[1:])])
+  page = markdown(settings, root, invocation)
+  out = args.out if os.path.isabs(args.out) else os.path.join(ROOT, args.out)
+  os.makedirs(os.path.dirname(out), exist_ok=True)
+  with open(out, 'w') as f:
+    f.write(page)
+  print(f'wrote {out}')
+
+
+if __name__ == '__main__':
+  main()
