@@ -13,8 +13,8 @@ what is left; unfinished runs resume from their latest checkpoint.
 Local backend: `--parallel` runs at once (on CPU they share the cores). TPU backend: each run
 is `gcloud compute tpus tpu-vm ssh NAME --worker=all --command="cd ~/gan_jax && .venv/bin/python
 -m gan_jax.main ..."`, queued one after another per slice, spread round-robin over the slices
-named in `--tpu`; `--root` is then a path relative to the checkout on the TPU VMs (finished runs
-there are not visible here, but a finished run restarted by main exits right after restoring).
+named in `--tpu`; `--root` is then an absolute path on a filesystem every worker mounts (finished
+runs there are not visible here, but a finished run restarted by main exits right after restoring).
 `--dry_run` prints the exact commands and runs nothing. Afterwards: `launch/summarize.py`.
 """
 
@@ -262,6 +262,12 @@ def main(argv: Sequence[str] | None = None) -> int:
   slices = [t for t in args.tpu.split(',') if t]
   if args.backend == 'tpu' and not (slices and args.zone):
     parser.error('--backend=tpu needs --tpu=NAME[,NAME2,...] and --zone=ZONE')
+  if args.backend == 'tpu' and not os.path.isabs(args.root):
+    # Every worker of a slice writes its part of each checkpoint: a per-VM relative path
+    # would scatter checkpoints over local disks that no restore can put back together.
+    parser.error(f'--root={args.root}: with --backend=tpu the workdirs must be on a filesystem '
+                 'every worker of the slice mounts; give its absolute path, e.g. '
+                 '--root=/mnt/shared/runs/NAME.')
 
   try:
     runs = plan(args.config, args.root)

@@ -139,22 +139,22 @@ def _tpu_line(tpu: str, loss: str, project: str = '') -> str:
   name = f'loss.name={loss},model.g_batch_norm=true,model.g_hidden=16-16'
   return (f'gcloud compute tpus tpu-vm ssh {tpu} --zone=us-central2-b{project} --worker=all '
           f'--command="cd ~/gan_jax && .venv/bin/python -m gan_jax.main --config=exp.py '
-          f'--workdir=runs/s/{name} --config.loss.name={loss} --config.model.g_batch_norm=true '
+          f'--workdir=/mnt/shared/runs/s/{name} --config.loss.name={loss} --config.model.g_batch_norm=true '
           f"'--config.model.g_hidden=(16,16)'\"")
 
 
 def test_tpu_dry_run_one_slice_queues_every_run(tiny_experiment, capsys):
-  code = sweep.main(['--config=exp.py', '--root=runs/s', '--backend=tpu', '--tpu=v4-a',
+  code = sweep.main(['--config=exp.py', '--root=/mnt/shared/runs/s', '--backend=tpu', '--tpu=v4-a',
                      '--zone=us-central2-b', '--dry_run'])
   out = capsys.readouterr().out
-  assert code == 0 and not os.path.exists('runs')
+  assert code == 0 and not os.path.exists('/mnt/shared/runs')
   assert '# v4-a: 3 run(s), one after another' in out
   assert _commands(out) == [_tpu_line('v4-a', 'hinge'), _tpu_line('v4-a', 'least_squares'),
                             _tpu_line('v4-a', 'nonsaturating')]
 
 
 def test_tpu_dry_run_two_slices_round_robin(tiny_experiment, capsys):
-  code = sweep.main(['--config=exp.py', '--root=runs/s', '--backend=tpu', '--tpu=v4-a,v4-b',
+  code = sweep.main(['--config=exp.py', '--root=/mnt/shared/runs/s', '--backend=tpu', '--tpu=v4-a,v4-b',
                      '--zone=us-central2-b', '--project=my-proj', '--dry_run'])
   out = capsys.readouterr().out
   p = ' --project=my-proj'
@@ -165,6 +165,13 @@ def test_tpu_dry_run_two_slices_round_robin(tiny_experiment, capsys):
   argv = shlex.split(_commands(out)[0])
   assert argv[-1].startswith('--command=cd ~/gan_jax && ') and shlex.split(argv[-1])[-1] == \
       '--config.model.g_hidden=(16,16)'
+
+
+def test_tpu_backend_needs_a_shared_absolute_root(tiny_experiment, capsys):
+  with pytest.raises(SystemExit):
+    sweep.main(['--config=exp.py', '--root=runs/s', '--backend=tpu', '--tpu=v4-a',
+                '--zone=us-central2-b', '--dry_run'])
+  assert 'every worker of the slice mounts' in capsys.readouterr().err
 
 
 def test_finished_runs_are_skipped_and_in_progress_ones_are_not(tiny_experiment, capsys):
