@@ -47,17 +47,17 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.train = ml_collections.ConfigDict()
   c.train.n_critic = 1  # D updates per G update (each on a fresh real batch)
   c.train.steps_per_call = 1  # steps per compiled call (a lax.scan; > 1 amortises dispatch); intervals must be multiples
-  c.train.num_steps = 1500  # D+G iterations (~19 epochs of the 5k digits at batch 64)
+  c.train.num_steps = 3000  # D+G iterations (~38 epochs of the 5k digits at batch 64)
   c.train.log_every = 50  # steps between metrics.jsonl / TensorBoard lines (mean over the interval)
-  c.train.sample_every = 250  # steps between fixed-noise sample grids (and one at the end)
-  c.train.checkpoint_every = 500  # steps between checkpoints (and one at the end)
+  c.train.sample_every = 500  # steps between fixed-noise sample grids (and one at the end)
+  c.train.checkpoint_every = 1000  # steps between checkpoints (and one at the end)
   c.train.keep_checkpoints = 3  # most recent checkpoints kept on disk
   c.train.ema_decay = 0.999  # EMA of G's parameters, used for all samples
   c.train.on_nonfinite = 'stop'  # NaN/Inf in losses or gradients: 'stop' at the next log step, or 'skip' the update
   c.train.num_samples = 64  # fixed-noise samples in each grid
 
   c.eval = ml_collections.ConfigDict()
-  c.eval.every = 500  # steps between evaluations (and one at the end; 0 = off); ~10 s on 2 CPU cores each
+  c.eval.every = 1000  # steps between evaluations (and one at the end; 0 = off); ~10 s on 2 CPU cores each
   c.eval.num_samples = 5000  # generated samples scored per evaluation
   c.eval.metrics = 'fid,kid,precision_recall,density_coverage,score'  # comma-separated; see gan_jax/evaluation/protocol.py
   c.eval.ema = True  # score G's EMA parameters (False: the raw ones)
