@@ -37,6 +37,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = 'dcgan'  # models/dcgan.py: ConvTranspose G, strided-conv D, BatchNorm
   c.model.z_dim = 100  # noise dimension, z ~ N(0, I) (nz)
+  c.model.dtype = 'float32'  # G/D compute dtype; 'bfloat16': mixed precision (float32 weights, losses)
   c.model.g_features = 64  # G's last hidden width (4x4x512 -> 8x8x256 -> ... -> 32x32x64 -> 64x64x3; ngf)
   c.model.d_features = 64  # D's first width (32x32x64 -> ... -> 4x4x512 -> logit; ndf)
   c.model.d_spectral_norm = False  # spectral normalization of every D layer

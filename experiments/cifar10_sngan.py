@@ -36,6 +36,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = 'resnet'  # models/resnet.py: SNGAN ResNet G (BatchNorm) and D (no BatchNorm)
   c.model.z_dim = 128  # noise dimension, z ~ N(0, I) (SNGAN)
+  c.model.dtype = 'float32'  # G/D compute dtype; 'bfloat16': mixed precision (float32 weights, losses)
   c.model.g_features = 64  # G width unit: 4x4x256 -> three up-blocks of 256 -> 32x32x3
   c.model.d_features = 64  # D width unit: four blocks of 128 (two halve the size) -> sum -> logit
   c.model.d_spectral_norm = True  # spectral normalization of every D layer (the "SN" of SNGAN)

@@ -22,6 +22,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'  # models/mlp.py: fully connected G (tanh output) and D on flattened pixels
   c.model.z_dim = 64  # noise dimension, z ~ N(0, I)
+  c.model.dtype = 'float32'  # G/D compute dtype; 'bfloat16': mixed precision (float32 weights, losses)
   c.model.g_hidden = (256, 512)  # G's hidden widths
   c.model.g_batch_norm = True  # BatchNorm after each of G's hidden layers
   c.model.d_hidden = (512, 256)  # D's hidden widths (LeakyReLU 0.2)

@@ -27,6 +27,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = 'dcgan'  # models/dcgan.py: ConvTranspose G, strided-conv D, BatchNorm
   c.model.z_dim = 100  # noise dimension, z ~ N(0, I)
+  c.model.dtype = 'float32'  # G/D compute dtype; 'bfloat16': mixed precision (float32 weights, losses)
   c.model.g_features = 64  # G's last hidden width (7x7x128 -> 14x14x64 -> 28x28x3)
   c.model.d_features = 64  # D's first width (14x14x64 -> 7x7x128 -> logit)
   c.model.d_spectral_norm = False  # spectral normalization of every D layer

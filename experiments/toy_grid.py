@@ -26,6 +26,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model = ml_collections.ConfigDict()
   c.model.name = 'mlp'  # models/mlp.py: fully connected G and D
   c.model.z_dim = 2  # noise dimension, z ~ N(0, I)
+  c.model.dtype = 'float32'  # G/D compute dtype; 'bfloat16': mixed precision (float32 weights, losses)
   c.model.g_hidden = (128, 128, 128)  # G's hidden widths (ReLU)
   c.model.g_batch_norm = False  # BatchNorm after G's hidden layers (hurt mode coverage here)
   c.model.d_hidden = (128, 128, 128)  # D's hidden widths (LeakyReLU 0.2)

@@ -32,6 +32,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.name = 'pacgan'  # models/pacgan.py: MLP G with BatchNorm, packed maxout D
   c.model.pack = 1  # m: samples per D input (1 = plain GAN; the paper's PacGAN2..4 use 2..4)
   c.model.z_dim = 2  # noise dimension, z ~ N(0, I)
+  c.model.dtype = 'float32'  # G/D compute dtype; 'bfloat16': mixed precision (float32 weights, losses)
   c.model.g_hidden = (400, 400, 400, 400)  # G's hidden widths (ReLU)
   c.model.g_batch_norm = True  # BatchNorm after G's hidden layers, as in the paper
   c.model.d_hidden = (200, 200, 200)  # D's maxout layer widths

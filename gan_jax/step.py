@@ -42,22 +42,32 @@ def local_noise(key: jax.Array, local_batch: int, z_dim: int, axis_name: str) ->
   return lax.dynamic_slice_in_dim(z, lax.axis_index(axis_name) * local_batch, local_batch)
 
 
-def _apply(model: nn.Module, params, batch_stats, x: jax.Array):
-  """Train-mode forward; returns (output, updated batch_stats)."""
+def _apply(model: nn.Module, params, batch_stats, x: jax.Array, dtype: Any = jnp.float32):
+  """Train-mode forward; returns (output, updated batch_stats).
+
+  With a `dtype` other than float32 (mixed precision), float32 parameters and the input are
+  cast to it, so every layer computes in it; gradients flow back through the casts to the
+  float32 master weights, and flax's BatchNorm still reduces its statistics in float32.
+  """
+  if dtype != jnp.float32:
+    params = jax.tree_util.tree_map(
+        lambda p: p.astype(dtype) if jnp.issubdtype(p.dtype, jnp.floating) else p, params)
+    x = x.astype(dtype)
   out, updates = model.apply({'params': params, 'batch_stats': batch_stats}, x, train=True,
                              mutable=['batch_stats'])
   return out, updates.get('batch_stats', batch_stats)
 
 
 def _d_update(d: TrainState, reg_state: Any, real: jax.Array, fake: jax.Array, reg_key: jax.Array,
-              regularize: jax.Array, *, d_model, loss, penalties, reg_every, axis_name):
+              regularize: jax.Array, *, d_model, loss, penalties, reg_every, axis_name,
+              apply=_apply):
   """One D step on (real, fake) with the configured penalties; returns (d, reg_state, metrics)."""
 
   def objective(params, with_penalties: bool):
-    real_logits, stats = _apply(d_model, params, d.batch_stats, real)
-    fake_logits, stats = _apply(d_model, params, stats, fake)
+    real_logits, stats = apply(d_model, params, d.batch_stats, real)
+    fake_logits, stats = apply(d_model, params, stats, fake)
     d_loss = loss.d_loss(real_logits, fake_logits)
-    d_fn = lambda x: _apply(d_model, params, d.batch_stats, x)[0]  # noqa: E731
+    d_fn = lambda x: apply(d_model, params, d.batch_stats, x)[0]  # noqa: E731
     terms = penalties_lib.compute(penalties, d_fn, real, fake, real_logits, fake_logits,
                                   reg_state, reg_key, enabled=with_penalties)
     # Lazy regularization (StyleGAN2): a penalty applied every k steps is scaled by k.
@@ -88,19 +98,24 @@ def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model
                loss: losses.LossPair, z_dim: int, ema_decay: float, n_critic: int = 1,
                g_uses_real: bool = False, skip_nonfinite: bool = False,
                penalties: Sequence[tuple[str, float]] = (), reg_every: int = 1,
+               compute_dtype: Any = jnp.float32,
                axis_name: str = AXIS_NAME) -> tuple[GANState, Metrics]:
   """One GAN iteration on this device's share of the data.
 
-  `batch` is [n_critic, B_local, ...]: a fresh real batch for each D update.
+  `batch` is [n_critic, B_local, ...]: a fresh real batch for each D update. `compute_dtype`
+  is the networks' activation/matmul dtype (bfloat16 for mixed precision on accelerators);
+  parameters, optimizer state, losses and metrics stay float32.
   """
   if batch.shape[0] != n_critic:
     raise ValueError(f'train_step expects [n_critic={n_critic}, B, ...] batches, got {batch.shape}.')
   regularize = state.step % reg_every == 0
+  apply = functools.partial(_apply, dtype=compute_dtype)
   d_update = functools.partial(_d_update, regularize=regularize, d_model=d_model, loss=loss,
-                               penalties=tuple(penalties), reg_every=reg_every, axis_name=axis_name)
+                               penalties=tuple(penalties), reg_every=reg_every, axis_name=axis_name,
+                               apply=apply)
 
   def g_forward(params, stats, z):
-    return _apply(g_model, params, stats, z)
+    return apply(g_model, params, stats, z)
 
   # D iterations before the last one (WGAN-GP style n_critic > 1), each with fresh noise.
   def critic(carry, xs):
@@ -127,8 +142,8 @@ def train_step(state: GANState, batch: jax.Array, *, g_model: nn.Module, d_model
   # G update against the new D. D's BatchNorm statistics from this pass are discarded:
   # they would count the fakes twice.
   def g_objective(fake_images):
-    fake_logits, _ = _apply(d_model, d.params, d.batch_stats, fake_images)
-    real_logits = _apply(d_model, d.params, d.batch_stats, real)[0] if g_uses_real else None
+    fake_logits, _ = apply(d_model, d.params, d.batch_stats, fake_images)
+    real_logits = apply(d_model, d.params, d.batch_stats, real)[0] if g_uses_real else None
     return loss.g_loss(real_logits, fake_logits)
 
   g_loss, d_fake = jax.value_and_grad(g_objective)(fake)
@@ -171,7 +186,8 @@ def make_train_step(config: ml_collections.ConfigDict, g_model: nn.Module,
                               skip_nonfinite=config.train.on_nonfinite == 'skip',
                               ema_decay=config.train.ema_decay, n_critic=config.train.n_critic,
                               penalties=penalties_lib.from_config(config),
-                              reg_every=config.loss.reg_every)
+                              reg_every=config.loss.reg_every,
+                              compute_dtype=jnp.dtype(config.model.dtype))
   steps, seeds = config.train.steps_per_call, config.num_seeds
   if steps > 1:
     # Several steps per compiled call amortise dispatch, which dominates small models.

@@ -37,6 +37,7 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
   _choice('model.name', config.model.name, models.NAMES)
   _choice('loss.name', config.loss.name, losses.NAMES)
   _choice('parallel', config.parallel, parallel.MODES)
+  _choice('model.dtype', config.model.dtype, ('float32', 'bfloat16'))
   _choice('train.on_nonfinite', config.train.on_nonfinite, ('stop', 'skip'))
   _positive(config, 'data.batch_size', 'model.z_dim', 'optim.g_lr', 'optim.d_lr',
             'train.num_steps', 'train.log_every', 'train.sample_every',

@@ -48,6 +48,7 @@ def test_unknown_variant_is_rejected():
     ('model.name', 'stylegan', "config.model.name='stylegan' is not valid; choose one of: dcgan, mlp, pacgan, resnet"),
     ('model.name', 'resnet', r"config.model.name='resnet' supports image sizes \[32, 64\]; config.data.name='mnist_5k' gives 28"),
     ('parallel', 'pjit', "config.parallel='pjit' is not valid"),
+    ('model.dtype', 'float16', "config.model.dtype='float16' is not valid; choose one of: float32, bfloat16"),
     ('optim.d_lr', -1e-4, 'config.optim.d_lr=-0.0001 must be > 0'),
     ('optim.b1', 1.0, r'config.optim.b1=1.0 must be in \[0, 1\)'),
     ('train.ema_decay', 1.5, r'config.train.ema_decay=1.5 must be in \[0, 1\)'),
@@ -87,7 +88,8 @@ _NOT_DIGITS = (r"config.eval.metrics='{m}' asks for {m}, which use the shipped M
     ('fashion_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'fid'},
      _NOT_DIGITS.format(m='fid', d='tfds:fashion_mnist')),
     ('cifar10_sngan', {**_EVAL_ON, 'eval.metrics': 'score'}, _NOT_DIGITS.format(m='score', d='tfds:cifar10')),
-    ('stacked_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'kid'}, _NOT_DIGITS.format(m='kid', d='stacked_mnist')),
+    ('stacked_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'kid'},
+     "config.eval.metrics entry for stacked_mnist='kid' is not valid; choose one of: modes, kl"),
     ('fashion_mnist_dcgan', {**_EVAL_ON, 'eval.metrics': 'fid', 'data.name': 'tfds:mnist',
                              'data.image_size': 32, 'data.preprocess': 'resize'},
      r"takes 28x28 digits; config.data.name='tfds:mnist' with config.data.image_size=32 gives "
