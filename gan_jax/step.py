@@ -42,6 +42,12 @@ def local_noise(key: jax.Array, local_batch: int, z_dim: int, axis_name: str) ->
   return lax.dynamic_slice_in_dim(z, lax.axis_index(axis_name) * local_batch, local_batch)
 
 
+def device_key(key: jax.Array, axis_name: str) -> jax.Array:
+  """`key` made unique to this device: random penalties draw per local example, so devices
+  sharing one key would reuse the same interpolation weights and augmentations."""
+  return jax.random.fold_in(key, lax.axis_index(axis_name))
+
+
 def _apply(model: nn.Module, params, batch_stats, x: jax.Array, dtype: Any = jnp.float32):
   """Train-mode forward; returns (output, updated batch_stats).
 
@@ -62,6 +68,7 @@ def _d_update(d: TrainState, reg_state: Any, real: jax.Array, fake: jax.Array, r
               regularize: jax.Array, *, d_model, loss, penalties, reg_every, axis_name,
               apply=_apply):
   """One D step on (real, fake) with the configured penalties; returns (d, reg_state, metrics)."""
+  reg_key = device_key(reg_key, axis_name)
 
   def objective(params, with_penalties: bool):
     real_logits, stats = apply(d_model, params, d.batch_stats, real)

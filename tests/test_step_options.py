@@ -120,3 +120,10 @@ def test_spectral_norm_keeps_d_layers_at_unit_norm(experiment, tmp_path):
                     for k in kernels)
   estimates = sorted(float(np.ravel(s)[0]) for s in sigmas)
   np.testing.assert_allclose(estimates, true_top, rtol=0.35)
+
+
+def test_penalty_keys_differ_per_device():
+  key = jax.random.PRNGKey(0)
+  keys = jax.pmap(lambda _: step_lib.device_key(key, 'batch'), axis_name='batch')(np.arange(4))
+  draws = jax.vmap(lambda k: jax.random.uniform(k, (3,)))(keys)
+  assert len({tuple(np.asarray(d).round(6)) for d in draws}) == 4
