@@ -108,13 +108,17 @@ def final_eval(workdir: str) -> dict[str, Any] | None:
   return rows[-1] if rows else None
 
 
-def is_done(workdir: str) -> bool:
+def _num_steps(workdir: str) -> int | None:
   path = os.path.join(workdir, 'config.json')
-  row = final_eval(workdir)
-  if row is None or not os.path.exists(path):
-    return False
+  if not os.path.exists(path):
+    return None
   with open(path) as f:
-    return row['step'] >= json.load(f)['train']['num_steps']
+    return json.load(f)['train']['num_steps']
+
+
+def is_done(workdir: str) -> bool:
+  row, steps = final_eval(workdir), _num_steps(workdir)
+  return row is not None and steps is not None and row['step'] >= steps
 
 
 def mean_se(values: float | Sequence[float]) -> tuple[float, float | None, int]:
@@ -154,7 +158,13 @@ def _setting_rows(settings: Sequence[Setting], root: str, table: str) -> list[li
         cells.append(_fmt(metric, mean, se))
       cells.append(_fmt(metric, *paper[metric]) if metric in paper else '')
     cells.append(str(n) if final else '')
-    cells.append(str(final['step']) if final else '')
+    steps = _num_steps(workdir)
+    if final is None:
+      cells.append('')
+    elif steps is not None and final['step'] < steps:
+      cells.append(f"{final['step']} of {steps} (unfinished)")
+    else:
+      cells.append(str(final['step']))
     rows.append(cells)
   for label, paper in PAPER[table].items():  # the paper's rows we do not run, for reference
     if not any(s.paper == label for s in settings if s.table == table):
