@@ -3,10 +3,14 @@ r"""PacGAN (Lin et al. 2018) on the 2D grid: 25 Gaussians at (-4 + 2i, -4 + 2j),
 The paper's networks (shared/REFERENCE.md section 1): G = 4 x [400, BatchNorm, ReLU] -> 2;
 D = 3 maxout layers of 200 units x 5 pieces -> 1, seeing `model.pack` = m samples at once.
 Adam lr 1e-4, beta1 0.8, non-saturating loss, 100 D inputs (packs) per step, i.e. 100 m samples.
-Differences from the paper: STEPS iterations instead of ~400k (CPU budget; see docs/results.md),
+Differences from the paper: 2,500 iterations (STEPS) instead of ~400k (CPU budget; see docs/results.md),
 and fresh mixture samples every step instead of a fixed set of 100k points.
 
-Run (PLACEHOLDER_TIME on 2 CPU cores):
+Time on 2 CPU cores (measured: 5 seeds vmapped, steps_per_call 50, one other job running):
+~13-17 steps/s at pack 1, ~10.5 at packs 2 and 4, so ~3.5-4.5 min per 2,500-step run with
+compile and evaluations, ~42 min for all ten 2D settings of launch/results.py. In the results
+sweep itself the machine was shared with other jobs: 4.6-6 steps/s, 7-10 min per run.
+Run (config.num_seeds = 1 here; launch/results.py runs 5):
   python -m gan_jax.main --config=experiments/toy_grid_pacgan.py --workdir=runs/grid_pac1
   python -m gan_jax.main --config=experiments/toy_grid_pacgan.py:pack4 --workdir=runs/grid_pac4
   (or --config.model.pack=4; the batch follows the pack: 100 x m samples)
