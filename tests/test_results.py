@@ -61,3 +61,15 @@ def test_write_only_writes_the_page(tmp_path):
   results.main(['--root', root, '--out', out, '--write_only', '--only=ring_best'])
   page = open(out).read()
   assert '| ours (best recipe) | 8.0 ± 0.0 |  | 97.0 ± 0.0 |' in page
+
+
+def test_acceptance_lines_compare_the_best_recipe_with_the_bounds(tmp_path):
+  results = _results()
+  root = str(tmp_path / 'runs')
+  _fake_run(os.path.join(root, 'grid_best'), 'toy_grid_pacgan', 'best',
+            {'modes': [25] * 5, 'high_quality': [0.92] * 5, 'reverse_kl': [0.06] * 5})
+  settings = [s for s in results.SETTINGS if s.name in ('grid_best', 'ring_best')]
+  page = results.markdown(settings, root, 'x')
+  assert ('- grid: modes 25.0 >= 24.5: met; HQ % 92.0 >= 90.0: met; rev-KL 0.06 <= 0.05: NOT met.'
+          in page)
+  assert '- ring: not measured (no finished run).' in page
