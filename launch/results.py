@@ -297,6 +297,9 @@ def markdown(settings: Sequence[Setting], root: str, invocation: str) -> str:
           'CPU within an hour); the step counts are in the protocol lines above.',
           '- Fresh mixture samples every step instead of a fixed training set of 100k points.',
           '- 5 seeds per setting, not 10; the error is the standard error over those seeds.',
+          '- Wall times are as measured on a 2-core CPU that was shared with other jobs during '
+          'the runs (two settings at a time, plus others\' tests); alone, a 2,500-step run takes '
+          '~3.5-4.5 min (see the experiment docstrings).',
           '- Stacked MNIST modes come from gan_jax\'s own MNIST classifier (argmax on each channel); '
           'the papers used theirs, so counts are comparable only in spirit.', '']
   return '\n'.join(out)
