@@ -273,7 +273,8 @@ def markdown(settings: Sequence[Setting], root: str, invocation: str) -> str:
          'Written by `launch/results.py` (do not edit by hand). Papers\' numbers from '
          '`shared/REFERENCE.md`. Our numbers: mean ± standard error over the seeds of each '
          'setting, from the final evaluation of each run (the last line of its `eval.jsonl`).',
-         '', f'Command: `{invocation}`', '',
+         '', f'Command: `{invocation}` (settings that already finished are not rerun, so the '
+         'runs may also be split over several invocations with `--only`).', '',
          f'Runs: `{_shown(root)}/<setting>`.', '']
   for table in ('ring', 'grid', 'stacked'):
     if not any(s.table == table for s in settings):
@@ -348,7 +349,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         overrides += [f'--config.train.num_steps={steps}', f'--config.eval.every={steps}',
                       f'--config.train.sample_every={steps}', f'--config.train.checkpoint_every={steps}']
       run_setting(s, root, overrides, env)
-  invocation = shlex.join(['python', 'launch/results.py', *(argv if argv is not None else sys.argv[1:])])
+  given = list(argv if argv is not None else sys.argv[1:])
+  # The command that (re)runs what the page shows; --write_only only rebuilt the page.
+  invocation = shlex.join(['python', 'launch/results.py', *(a for a in given if a != '--write_only')])
   page = markdown(settings, root, invocation)
   out = args.out if os.path.isabs(args.out) else os.path.join(ROOT, args.out)
   os.makedirs(os.path.dirname(out), exist_ok=True)

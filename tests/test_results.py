@@ -48,7 +48,7 @@ def test_page_gives_mean_and_standard_error_beside_the_paper(tmp_path):
   assert '| GAN | not run | 17.3 ± 0.8 |' in page
   assert '| DCGAN | 995.0 ± 5.0 | 78.9 | 0.15 ± 0.05 | 4.50 | 2 | 6 |' in page
   assert '| PacGAN2 (paper only) |' in page
-  assert 'Command: `python launch/results.py --only=x`' in page
+  assert 'Command: `python launch/results.py --only=x` (settings' in page
   assert '3000 steps, batch 400 samples (pack 4)' in page and 'scored on 2500 samples' in page
 
 
@@ -61,6 +61,7 @@ def test_write_only_writes_the_page(tmp_path):
   results.main(['--root', root, '--out', out, '--write_only', '--only=ring_best'])
   page = open(out).read()
   assert '| ours (best recipe) | 8.0 ± 0.0 |  | 97.0 ± 0.0 |' in page
+  assert '--only=ring_best` (settings' in page and '--write_only' not in page  # rebuild flag dropped
 
 
 def test_acceptance_lines_compare_the_best_recipe_with_the_bounds(tmp_path):
