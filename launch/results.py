@@ -171,6 +171,15 @@ def _fmt(metric: str, mean: float, se: float | None) -> str:
   return text
 
 
+STACKED_CAVEAT = (
+    '**Read these Stacked MNIST numbers with care.** A mode is the argmax label of the MNIST '
+    'classifier on each channel, with no confidence threshold, so a generator whose channels are '
+    'not yet digits still "covers" many modes: the label spread of noise. Runs of a few hundred '
+    'steps (what fit here) give sample grids of noisy coloured blobs, not digits, so their mode '
+    'counts say nothing about mode coverage; they are not comparable with the papers\' converged '
+    'runs. The papers\' protocol needs ~20k+ steps per seed (hours on this CPU).')
+
+
 # Issue 8's acceptance for our best recipe: (metric, bound, at least?) per table.
 ACCEPTANCE = {
     'grid': (('modes', 24.5, True), ('high_quality', 0.90, True), ('reverse_kl', 0.05, False)),
@@ -288,6 +297,8 @@ def markdown(settings: Sequence[Setting], root: str, invocation: str) -> str:
     out += ['', f'Paper protocol: {PAPER_PROTOCOL[table]}.', '', 'Our protocol:', '']
     out += _protocol_lines(settings, root, table) or ['- (no finished runs yet)']
     out.append('')
+    if table == 'stacked':
+      out += [STACKED_CAVEAT, '']
   acceptance = _acceptance_lines(settings, root)
   if acceptance:
     out += ['## Acceptance (issue 8), our best recipe', ''] + acceptance + ['']
