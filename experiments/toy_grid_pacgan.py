@@ -123,6 +123,9 @@ def best_recipe(c: ml_collections.ConfigDict) -> None:
   With only 2,500 steps the paper's D learns the modes' fine structure too slowly, and the raw G
   oscillates around them; the EMA of G's parameters (decay 0.999) lands far more samples within
   3 std of a mode. Packing more (m = 3, 4) made D slower to learn at this budget.
+  On the grid it is still far from the paper at 2,500 steps (docs/results.md: 21.4 modes, 4% HQ,
+  reverse KL 0.43): more modes and a lower reverse KL than the paper's GAN row at the same
+  budget, but fewer high-quality samples; D cannot yet resolve modes of std 0.05.
   """
   c.model.pack = 2
   c.optim.g_lr = 3e-4

@@ -123,6 +123,8 @@ def best_recipe(c: ml_collections.ConfigDict) -> None:
   With only 2,500 steps the paper's D learns the modes' fine structure too slowly, and the raw G
   oscillates around them; the EMA of G's parameters (decay 0.999) lands far more samples within
   3 std of a mode. Packing more (m = 3, 4) made D slower to learn at this budget.
+  On the ring at 2,500 steps (docs/results.md): 8.0 modes, 79.5% HQ, reverse KL 0.03 (the
+  paper's PacGAN2 config: 8.0, 21%, 0.23); the rest of the samples lie on bridges between modes.
   """
   c.model.pack = 2
   c.optim.g_lr = 3e-4
