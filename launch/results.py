@@ -47,7 +47,7 @@ SETTINGS_2D = tuple(
     for table in ('ring', 'grid'))
 SETTINGS_STACKED = (
     Setting('stacked_dcgan', 'stacked', 'DCGAN', 'stacked_mnist_dcgan', None, 'DCGAN (PacGAN run)'),
-    Setting('stacked_best', 'stacked', 'ours (best recipe)', 'stacked_mnist_dcgan', 'best', None),
+    Setting('stacked_best', 'stacked', 'ours (R1 candidate, untuned)', 'stacked_mnist_dcgan', 'best', None),
 )
 SETTINGS = SETTINGS_2D + SETTINGS_STACKED
 
