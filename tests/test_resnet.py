@@ -125,23 +125,30 @@ def _filled_state(config, g, d, shape) -> state_lib.GANState:
                             reg_state=penalties.init_state(penalties.from_config(config)))
 
 
-def test_sngan_train_step_on_mocked_cifar10(tmp_path):
-  """cifar10_sngan end to end at tiny width: TFDS source, ResNet G/D, hinge, 2 D updates."""
-  config = load_config('cifar10_sngan')
+def _one_step_on_mocked_data(experiment, arg, workdir, shape):
+  """(batch, state before, state after, metrics) of one step of `experiment` at tiny width."""
+  config = load_config(experiment, arg)
   config.data.batch_size = 4
   config.model.g_features = config.model.d_features = 2
   validation.validate(config, num_devices=1)
   with tfds.testing.mock_data(num_examples=8):
-    run = train.Run(config, str(tmp_path))
+    run = train.Run(config, workdir)
     batch = run.batches(0)
-  assert batch.shape == (2, 4, 32, 32, 3) and isinstance(run.d_model, resnet.Discriminator)
-  state = _filled_state(config, run.g_model, run.d_model, (32, 32, 3))
+  state = _filled_state(config, run.g_model, run.d_model, shape)
   runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model),
                            jax.local_devices()[:1])
   new, metrics = runner.step(runner.put_state(state), runner.put_batch(batch))
   new, metrics = runner.get_state(new), runner.mean_metrics([metrics])
   assert int(new.step) == 1 and all(np.isfinite(v) for v in metrics.values())
   assert all(_moved(state.g.params, new.g.params)) and all(_moved(state.d.params, new.d.params))
+  return batch, state, new, run
+
+
+def test_sngan_train_step_on_mocked_cifar10(tmp_path):
+  """cifar10_sngan end to end at tiny width: TFDS source, ResNet G/D, hinge, 2 D updates."""
+  batch, state, new, run = _one_step_on_mocked_data('cifar10_sngan', 'runlocal', str(tmp_path),
+                                                    (32, 32, 3))
+  assert batch.shape == (2, 4, 32, 32, 3) and isinstance(run.d_model, resnet.Discriminator)
   # Power iteration ran in train mode: every sigma moved, and every u with more than one entry.
   stats = jax.tree_util.tree_map(lambda a, b: (a.size, bool(np.any(a != b))),
                                  jax.device_get(state.d.batch_stats), jax.device_get(new.d.batch_stats))
@@ -151,21 +158,8 @@ def test_sngan_train_step_on_mocked_cifar10(tmp_path):
 
 def test_celeba_dcgan_train_step_on_mocked_celeb_a(tmp_path):
   """celeba_dcgan at tiny width: centre-cropped 64x64 faces through the 64x64 DCGAN step."""
-  config = load_config('celeba_dcgan', None)
-  config.data.batch_size = 4
-  config.model.g_features = config.model.d_features = 2
-  validation.validate(config, num_devices=1)
-  with tfds.testing.mock_data(num_examples=8):
-    run = train.Run(config, str(tmp_path))
-    batch = run.batches(0)
+  batch, *_ = _one_step_on_mocked_data('celeba_dcgan', None, str(tmp_path), (64, 64, 3))
   assert batch.shape == (1, 4, 64, 64, 3) and batch.min() >= -1 and batch.max() <= 1
-  state = _filled_state(config, run.g_model, run.d_model, (64, 64, 3))
-  runner = parallel.Runner(step_lib.make_train_step(config, run.g_model, run.d_model),
-                           jax.local_devices()[:1])
-  new, metrics = runner.step(runner.put_state(state), runner.put_batch(batch))
-  new, metrics = runner.get_state(new), runner.mean_metrics([metrics])
-  assert int(new.step) == 1 and all(np.isfinite(v) for v in metrics.values())
-  assert all(_moved(state.g.params, new.g.params)) and all(_moved(state.d.params, new.d.params))
 
 
 def test_resnet64_hinge_gradient_step():
