@@ -91,13 +91,14 @@ class Checkpointer:
     raises ConfigMismatchError and nothing is moved: the files are fine, the config is not.
     """
     steps = self.all_steps()
+    wanted = _shapes(target)
     for step in reversed(steps):
       try:
         saved = _shapes(self._manager.item_metadata(step).tree)
       except Exception as e:  # missing or corrupt metadata files
         self._report_unreadable(step, e)
         continue
-      self._check_matches(step, saved, _shapes(target))
+      self._check_matches(step, saved, wanted)
       try:
         return self.restore(target, step), step
       except Exception as e:  # orbax/tensorstore raise assorted types for bad array files

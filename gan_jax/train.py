@@ -150,7 +150,7 @@ class Run:
     self.g_model, self.d_model = models.build(config, self.source.element_shape)
     self.checkpointer = checkpoint.Checkpointer(os.path.join(workdir, 'checkpoints'),
                                                 config.train.keep_checkpoints)
-    self.is_toy = config.data.name.startswith('toy_')
+    self.is_toy = data.is_points(config)
 
   def initial_state(self) -> state_lib.GANState:
     states = [state_lib.create(self.config, self.g_model, self.d_model, self.source.element_shape,

@@ -88,6 +88,6 @@ def validate(config: ml_collections.ConfigDict, num_devices: int, process_count:
     k = int(round(config.data.num_modes ** 0.5))
     _check(k * k == config.data.num_modes,
            f'config.data.num_modes={config.data.num_modes} must be a square number for toy_grid.')
-  if config.data.name.startswith('toy_'):
+  if data.is_points(config):
     _positive(config, 'data.num_modes', 'data.std')
 

@@ -42,7 +42,7 @@ def is_stacked(config: ml_collections.ConfigDict) -> bool:
 
 
 def valid_metrics(config: ml_collections.ConfigDict) -> tuple[str, ...]:
-  if config.data.name.startswith('toy_'):
+  if data.is_points(config):
     return TOY_METRICS
   return STACKED_METRICS if is_stacked(config) else IMAGE_METRICS
 
@@ -118,6 +118,7 @@ class Evaluator:
     self.devices = tuple(devices or jax.local_devices())
     kind = 'toy' if self.is_toy else 'stacked' if self.is_stacked else 'image'
     self.primary, self.lower_is_better = PRIMARY[kind]
+    self._clf: classifier_lib.Classifier | None = None
     self._reference: tuple[classifier_lib.Classifier, np.ndarray, FeatureStats] | None = None
     self.protocol: dict[str, Any] = {
         'dataset': config.data.name, 'fake_samples': self.num_samples,
@@ -136,6 +137,12 @@ class Evaluator:
                            kid='100 subsets of min(1000, N)', precision_recall_k=3,
                            density_coverage_k=5, score_splits=10)
 
+  def classifier(self) -> classifier_lib.Classifier:
+    """The shipped MNIST classifier, loaded (and checksum-verified) once per Evaluator."""
+    if self._clf is None:
+      self._clf = classifier_lib.load_classifier()
+    return self._clf
+
   def reference(self) -> tuple[classifier_lib.Classifier, np.ndarray, FeatureStats]:
     """(classifier, real features, their FID stats), loaded once.
 
@@ -143,7 +150,7 @@ class Evaluator:
     same in every run whatever computed the cache.
     """
     if self._reference is None:
-      clf = classifier_lib.load_classifier()
+      clf = self.classifier()
       real = mnist_reference_features(clf, self.devices)
       self._reference = clf, real, FeatureStats.from_features(real)
     return self._reference
@@ -156,7 +163,7 @@ class Evaluator:
 
   def _stacked_scores(self, images: np.ndarray) -> dict[str, float]:
     """Scores for RGB samples [N, H, W, 3] scaled to [-1, 1]."""
-    clf = classifier_lib.load_classifier() if self._reference is None else self._reference[0]
+    clf = self.classifier()
     digits = np.clip(stacked_data.split_channels(images), -1.0, 1.0)
     _, probs, _ = sharded.image_features(clf, digits, self.devices)
     stats = stacked_mode_stats(probs.argmax(axis=1), stacked_data.NUM_MODES)
