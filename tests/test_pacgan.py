@@ -10,7 +10,7 @@ import pytest
 
 from conftest import load_config
 from gan_jax import models, train, validation
-from gan_jax.models import pacgan
+from gan_jax.models import packing, pacgan
 
 
 def _x(b: int, d: int = 2, seed: int = 0) -> jax.Array:
@@ -24,7 +24,7 @@ def test_packing_shapes():
   assert d.apply(variables, x).shape == (2,)
   # The first maxout layer sees m * 2 inputs.
   assert variables['params']['Maxout_0']['Dense_0']['kernel'].shape == (8, 8 * 3)
-  assert pacgan.pack(jnp.arange(16.0).reshape(8, 2), 4).tolist()[1] == list(range(8, 16))
+  assert packing.pack(jnp.arange(16.0).reshape(8, 2), 4).tolist()[1] == list(range(8, 16))
 
 
 def test_init_on_a_batch_smaller_than_the_pack():
@@ -90,9 +90,9 @@ def test_configs_are_valid_and_the_batch_follows_the_pack(name, arg):
   assert isinstance(d, pacgan.Discriminator) and d.pack == config.model.pack
   if arg in (None, 'pack2', 'pack3', 'pack4'):
     assert config.data.batch_size == 100 * config.model.pack  # 100 D inputs per step
+  inputs_per_step = config.data.batch_size // config.model.pack
   config.model.pack = 3  # --config.model.pack=3 moves the batch with it
-  if arg != 'runlocal':
-    assert config.data.batch_size == 300
+  assert config.data.batch_size == 3 * inputs_per_step
 
 
 def test_one_train_step_of_runlocal(tmp_path):
@@ -115,3 +115,42 @@ def test_batch_not_divisible_by_pack_per_device_is_a_clear_error(tmp_path):
   config.data.batch_size = 8  # splits over 4 devices, but 2 samples per device cannot make a pack
   with pytest.raises(ValueError, match='config.model.pack=4 got a batch of 2 samples per device'):
     train.train_and_evaluate(config, str(tmp_path), devices=jax.local_devices()[:4])
+
+
+# ----- PacDCGAN: the DCGAN discriminator with packing (experiments/stacked_mnist_dcgan.py:best) -----
+
+def test_pack_channels_stacks_consecutive_images_on_channels():
+  x = jax.random.normal(jax.random.PRNGKey(0), (4, 28, 28, 3))
+  packed = packing.pack_channels(x, 2)
+  assert packed.shape == (2, 28, 28, 6)
+  np.testing.assert_array_equal(packed[1, ..., :3], x[2])
+  np.testing.assert_array_equal(packed[1, ..., 3:], x[3])
+
+
+def test_packed_dcgan_discriminator_is_the_plain_one_on_channel_stacked_images():
+  from gan_jax.models import dcgan
+  x = jax.random.normal(jax.random.PRNGKey(1), (4, 28, 28, 3))
+  packed = dcgan.Discriminator(image_size=28, features=8, pack=2)
+  variables = packed.init(jax.random.PRNGKey(2), x[:2])  # init on fewer samples than a pack too
+  assert variables['params']['Conv_0']['kernel'].shape[2] == 6  # first conv sees 2 x RGB
+  plain = dcgan.Discriminator(image_size=28, features=8)
+  pairs = jnp.concatenate([x[0::2], x[1::2]], axis=-1)
+  np.testing.assert_allclose(packed.apply(variables, x, train=False),
+                             plain.apply(variables, pairs, train=False), rtol=1e-5, atol=1e-5)
+
+
+def test_stacked_mnist_best_trains_a_packed_dcgan(tmp_path):
+  config = load_config('stacked_mnist_dcgan')
+  config.model.pack = 2  # as the 'best' variant
+  validation.validate(config, num_devices=4)
+  _, d = models.build(config, (28, 28, 3))
+  assert d.pack == 2
+  for key in ('num_steps', 'log_every', 'sample_every', 'checkpoint_every'):
+    config.train[key] = 1
+  config.eval.every = 1
+  state = train.train_and_evaluate(config, str(tmp_path))  # 4 fake devices, 2 packs each
+  assert int(state.step) == 1
+  assert state.d.params['Conv_0']['kernel'].shape[2] == 6
+  scores = json.loads(open(tmp_path / 'eval.jsonl').readlines()[-1])
+  assert {'modes', 'kl'} <= set(scores) and np.isfinite(scores['kl'])
+  assert load_config('stacked_mnist_dcgan', 'best').model.pack == 2

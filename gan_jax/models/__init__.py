@@ -21,7 +21,7 @@ def build(config: ml_collections.ConfigDict, data_shape: Sequence[int]) -> tuple
     g = dcgan.Generator(image_size=size, channels=channels, features=m.g_features,
                         axis_name=AXIS_NAME)
     d = dcgan.Discriminator(image_size=size, features=m.d_features, axis_name=AXIS_NAME,
-                            spectral_norm=m.d_spectral_norm)
+                            spectral_norm=m.d_spectral_norm, pack=m.get('pack', 1))
   elif m.name == 'resnet':
     size, _, channels = data_shape
     g = resnet.Generator(image_size=size, channels=channels, features=m.g_features,
@@ -37,8 +37,8 @@ def build(config: ml_collections.ConfigDict, data_shape: Sequence[int]) -> tuple
     g = pacgan.Generator(out_shape=tuple(data_shape), hidden=tuple(m.g_hidden),
                          batch_norm=m.g_batch_norm, tanh_output=len(data_shape) == 3,
                          axis_name=AXIS_NAME)
-    d = pacgan.Discriminator(hidden=tuple(m.d_hidden), pieces=m.d_pieces, pack=m.pack,
-                             spectral_norm=m.d_spectral_norm)
+    d = pacgan.Discriminator(hidden=tuple(m.d_hidden), pieces=m.d_pieces, maxout=m.d_maxout,
+                             pack=m.pack, spectral_norm=m.d_spectral_norm)
   else:
     raise ValueError(f'Unknown config.model.name={m.name!r}; valid: {", ".join(NAMES)}.')
   return g, d

@@ -5,6 +5,7 @@ feature map, then doubles it with ConvTranspose(4, 2, 1) + BatchNorm + ReLU, tan
 D halves with Conv(4, 2, 1) + LeakyReLU(0.2), BatchNorm from the second layer, and a final
 linear layer over the remaining map (the reference's Conv(4, 1, 0) on 4x4). No biases.
 At 64x64 with `features=64` the layer widths equal the reference's ngf/ndf = 64.
+With `pack=m` D is PacDCGAN's: it judges m images stacked on channels (models/packing.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gan_jax.models import packing
 from gan_jax.models.layers import Conv, ConvTranspose, bn_scale_init, dcgan_init
 from gan_jax.models.mlp import sn_dense
 
@@ -56,16 +58,20 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-  """images [N, size, size, C] -> logits [N]."""
+  """images [N, size, size, C] -> logits [N / pack]."""
 
   image_size: int = 28
   features: int = 64  # width of the first layer; doubles with depth
   axis_name: str | None = None
   bn_momentum: float = 0.9
   spectral_norm: bool = False  # normalise every layer's weight (Miyato et al. 2018)
+  pack: int = 1  # images per D input, stacked on channels (PacDCGAN); 1 = plain DCGAN
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+    if self.pack > 1:
+      x = packing.pack_channels(packing.init_batch(x, self.pack) if self.is_initializing() else x,
+                                self.pack)
     _, n_down = _geometry(self.image_size)
     width = self.features
     for i in range(n_down):

@@ -1,9 +1,8 @@
 """PacGAN's 2D networks (Lin et al. 2018, shared/REFERENCE.md section 1).
 
 G is the seed MLP with PacGAN's sizes: z in R^2 -> 4 x [400, BatchNorm, ReLU] -> linear 2.
-D is a maxout MLP that judges m samples at once ("packing"): a batch [B, d] is regrouped into
-B/m packs [B/m, m*d] of consecutive samples, and D returns one logit per pack. The train step
-feeds real and fake batches separately, so every pack is all-real or all-fake, as in the paper.
+D is a maxout MLP that judges m samples at once ("packing", models/packing.py): a batch [B, d]
+is regrouped into B/m packs [B/m, m*d] of consecutive samples, and D returns one logit per pack.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import mlp
+from gan_jax.models import mlp, packing
 
 
 class Generator(mlp.Generator):
@@ -42,31 +41,23 @@ class Maxout(nn.Module):
     return jnp.max(y.reshape(*y.shape[:-1], self.features, self.pieces), axis=-1)
 
 
-def pack(x: jax.Array, m: int) -> jax.Array:
-  """[B, ...] -> [B/m, m * prod(...)]: each row concatenates m consecutive samples."""
-  b = x.shape[0]
-  if b % m:
-    raise ValueError(
-        f'PacGAN discriminator with config.model.pack={m} got a batch of {b} samples per '
-        f'device, not a multiple of {m}: config.data.batch_size must be a multiple of '
-        f'pack x number of devices.')
-  return x.reshape(b // m, -1)
-
-
 class Discriminator(nn.Module):
-  """samples [B, ...] -> logits [B / pack]; maxout hidden layers, linear output."""
+  """samples [B, ...] -> logits [B / pack]; maxout (or LeakyReLU) hidden layers, linear output."""
 
   hidden: Sequence[int] = (200, 200, 200)
   pieces: int = 5  # linear pieces per maxout unit
+  maxout: bool = True  # False: Dense + LeakyReLU(0.2) hidden layers, the seed MLP's D
   pack: int = 1  # samples per D input (m); 1 is an ordinary unpacked D
   spectral_norm: bool = False  # Miyato et al. 2018; power-iteration vectors live in batch_stats
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
-    if self.is_initializing() and x.shape[0] % self.pack:
-      # state.create initialises D on 2 dummy samples; only the shapes matter there.
-      x = jnp.resize(x, (self.pack, *x.shape[1:]))
-    h = pack(x, self.pack)
+    if self.is_initializing():
+      x = packing.init_batch(x, self.pack)
+    h = packing.pack(x, self.pack)
     for width in self.hidden:
-      h = Maxout(width, self.pieces, self.spectral_norm)(h, train)
+      if self.maxout:
+        h = Maxout(width, self.pieces, self.spectral_norm)(h, train)
+      else:
+        h = nn.leaky_relu(mlp.sn_dense(width, h, self.spectral_norm, train), 0.2)
     return mlp.sn_dense(1, h, self.spectral_norm, train)[:, 0]
