@@ -4,7 +4,7 @@ Each real sample stacks three random embedded MNIST digits as its R, G, B channe
 download). PacGAN's and VEEGAN's DCGAN runs covered 79-99 of the 1,000 modes (KL 3.4-4.5).
 Run (20,000 steps; ~45 min on 2 CPU cores at ~130 ms/step, ~10 min on one GPU, an estimate):
   python -m gan_jax.main --config=experiments/stacked_mnist_dcgan.py --workdir=runs/stacked_mnist_dcgan
-Our candidate recipe (R1 penalty, gamma = 1; not yet measured, see docs/results.md):
+Our best recipe, PacDCGAN2 (D judges pairs of images stacked on channels; same cost per step):
   python -m gan_jax.main --config=experiments/stacked_mnist_dcgan.py:best --workdir=runs/stacked_mnist_best
 Scores (every 5,000 steps and at the end, into eval.jsonl): modes covered of 1,000 and
 KL(p_modes || uniform) over 26,000 samples, each channel labelled by the shipped MNIST classifier.

@@ -14,7 +14,7 @@ Run (config.num_seeds = 1 here; launch/results.py runs 5):
   python -m gan_jax.main --config=experiments/toy_ring_pacgan.py --workdir=runs/ring_pac1
   python -m gan_jax.main --config=experiments/toy_ring_pacgan.py:pack4 --workdir=runs/ring_pac4
   (or --config.model.pack=4; the batch follows the pack: 100 x m samples)
-Our best recipe (the seed's MLP GAN, 30,000 steps of batch 256; ~3-6 min; see best_recipe below):
+Our best recipe (PacGAN2 with the seed's MLP networks, 20,000 steps; ~5-8 min; see best_recipe below):
   python -m gan_jax.main --config=experiments/toy_ring_pacgan.py:best --workdir=runs/ring_best
 Tiny variant used by the tests (seconds):
   python -m gan_jax.main --config=experiments/toy_ring_pacgan.py:runlocal --workdir=/tmp/ring_pac
@@ -24,6 +24,7 @@ Variants: '' (m=1, the GAN row), 'pack1'..'pack4', 'best', 'runlocal'.
 import ml_collections
 
 STEPS = 2500  # the paper runs ~400k; 2,500 keeps all ten 2D results runs within ~45 min on 2 CPU cores
+BEST_STEPS = 20000  # our best recipe's MLP steps are several times cheaper than the paper networks'
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -118,20 +119,31 @@ def _variant(c: ml_collections.ConfigDict, arg: str | None, name: str) -> None:
 
 
 def best_recipe(c: ml_collections.ConfigDict) -> None:
-  """Our best recipe at the short CPU budget (trials in docs/results.md): PacGAN2, Adam at 3x the
-  paper's lr with beta1 0.5 and beta2 0.99, and the EMA generator scored instead of the raw one.
+  """Our best recipe (trials in docs/results.md): PacGAN2 with the seed's MLP networks.
 
-  With only 2,500 steps the paper's D learns the modes' fine structure too slowly, and the raw G
-  oscillates around them; the EMA of G's parameters (decay 0.999) lands far more samples within
-  3 std of a mode. Packing more (m = 3, 4) made D slower to learn at this budget.
-  On the ring at 2,500 steps (docs/results.md): 8.0 modes, 79.5% HQ, reverse KL 0.03 (the
-  paper's PacGAN2 config: 8.0, 21%, 0.23); the rest of the samples lie on bridges between modes.
+  Pack 2, D = 3 x [Dense 128, LeakyReLU 0.2] instead of maxout, G = 3 x [Dense 128, ReLU]
+  without BatchNorm, 256 D inputs (512 samples) per step, Adam 1e-3 (0.5, 0.999), 20,000
+  steps, and the EMA generator (decay 0.999) scored. Packing is what fixed the ring: the same
+  networks unpacked (pack 1, batch 256, 30k steps) reached 98% HQ but one seed of five
+  dropped two modes (7.6 modes on average); packed, every seed covers all 8 from 5k steps on.
+  Measured (5 vmapped seeds, docs/results.md): 8/8 modes, 96% HQ, reverse KL 0.006;
+  ~5-8 min on 2 CPU cores.
   """
   c.model.pack = 2
-  c.optim.g_lr = 3e-4
-  c.optim.d_lr = 3e-4
+  c.model.d_maxout = False
+  c.model.g_hidden = (128, 128, 128)
+  c.model.g_batch_norm = False
+  c.model.d_hidden = (128, 128, 128)
+  c.data.batch_size = c.model.get_ref('pack') * 256  # 256 D inputs per step
+  c.optim.g_lr = 1e-3
+  c.optim.d_lr = 1e-3
   c.optim.b1 = 0.5
-  c.optim.b2 = 0.99
+  c.optim.b2 = 0.999
+  c.train.num_steps = BEST_STEPS
+  c.train.log_every = 1000
+  c.train.sample_every = 10000
+  c.train.checkpoint_every = 10000
+  c.eval.every = 5000
   c.eval.ema = True
 
 

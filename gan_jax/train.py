@@ -307,8 +307,9 @@ def _loop(run: Run, runner: parallel.Runner, writer: writers.MetricWriter,
   pstate = runner.put_state(state)
   pending: list = []  # device metrics since the last log line; read only at log steps
   host_state = state
-  bar = tqdm(total=t.num_steps, initial=start, desc='train', unit='step', disable=not lead,
-             dynamic_ncols=True)
+  # An explicit `disable` overrides tqdm's TQDM_DISABLE, which launch scripts set for log files.
+  bar = tqdm(total=t.num_steps, initial=start, desc='train', unit='step', dynamic_ncols=True,
+             disable=not lead or os.environ.get('TQDM_DISABLE', '') not in ('', '0', 'false'))
   t0 = time.time()
   per_call = t.steps_per_call  # validation: every interval and num_steps are multiples of it
   steps = range(start, t.num_steps, per_call)

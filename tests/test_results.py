@@ -50,6 +50,8 @@ def test_page_gives_mean_and_standard_error_beside_the_paper(tmp_path):
   assert '| PacGAN2 (paper only) |' in page
   assert 'Command: `python launch/results.py --only=x` (settings' in page
   assert '3000 steps, batch 400 samples (pack 4)' in page and 'scored on 2500 samples' in page
+  assert 'G 400x400x400x400 ReLU + BatchNorm, D 200x200x200 maxout (5 pieces); 3000 steps' in page
+  assert '(`stacked_mnist_dcgan.py`): DCGAN G/D widths 64/64; 6 steps' in page
 
 
 def test_write_only_writes_the_page(tmp_path):
@@ -61,6 +63,7 @@ def test_write_only_writes_the_page(tmp_path):
   results.main(['--root', root, '--out', out, '--write_only', '--only=ring_best'])
   page = open(out).read()
   assert '| ours (best recipe) | 8.0 ± 0.0 |  | 97.0 ± 0.0 |' in page
+  assert 'G 128x128x128 ReLU, D 128x128x128 LeakyReLU; 3000 steps, batch 512 samples (pack 2)' in page
   assert '--only=ring_best` (settings' in page and '--write_only' not in page  # rebuild flag dropped
 
 
