@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import math
 import os
@@ -139,12 +140,37 @@ Adam 1e-3, betas (0.5, 0.999), EMA generator scored:
 """
 
 
-def command(setting: Setting, workdir: str, overrides: Sequence[str] = ()) -> list[str]:
+def command(setting: Setting, workdir: str, overrides: dict[str, Any] | None = None) -> list[str]:
   config = os.path.join('experiments', f'{setting.experiment}.py')
   if setting.variant:
     config += f':{setting.variant}'
   return [sys.executable, '-m', 'gan_jax.main', f'--config={config}', f'--workdir={workdir}',
-          *overrides]
+          *(f'--config.{k}={v}' for k, v in (overrides or {}).items())]
+
+
+def expected_config(setting: Setting, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+  """The config.json that `command(setting, ..., overrides)` would write, as a dict."""
+  path = os.path.join(ROOT, 'experiments', f'{setting.experiment}.py')
+  spec = importlib.util.spec_from_file_location(f'experiments_{setting.experiment}', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config(setting.variant)
+  for key, value in (overrides or {}).items():
+    *parents, leaf = key.split('.')
+    node = config
+    for name in parents:
+      node = node[name]
+    node[leaf] = value
+  return json.loads(config.to_json())
+
+
+def _differences(saved: Any, expected: Any, prefix: str = '') -> list[str]:
+  """Config keys whose values differ. Keys the saved run lacks are skipped: the run predates
+  them, and new keys default to the old behaviour (as model.d_maxout does)."""
+  if isinstance(saved, dict) and isinstance(expected, dict):
+    return [d for k in sorted(saved) if k in expected
+            for d in _differences(saved[k], expected[k], f'{prefix}{k}.')]
+  return [] if saved == expected else [prefix.rstrip('.')]
 
 
 def _read_jsonl(path: str) -> list[dict[str, Any]]:
@@ -356,8 +382,17 @@ def markdown(settings: Sequence[Setting], root: str, invocation: str) -> str:
   return '\n'.join(out)
 
 
-def run_setting(setting: Setting, root: str, overrides: Sequence[str], env: dict[str, str]) -> None:
+def run_setting(setting: Setting, root: str, overrides: dict[str, Any], env: dict[str, str]) -> None:
   workdir = os.path.join(root, setting.name)
+  path = os.path.join(workdir, 'config.json')
+  if os.path.exists(path):
+    # A run made with another config (an edited recipe, other --steps) would otherwise be
+    # reported as done, or resumed under the new config.
+    with open(path) as f:
+      changed = _differences(json.load(f), expected_config(setting, overrides))
+    if changed:
+      raise SystemExit(f'{workdir} holds a run of a different config ({", ".join(changed)}); '
+                       'delete that directory (or pass another --root) to rerun the setting.')
   if is_done(workdir):
     print(f'{setting.name}: done already', flush=True)
     return
@@ -392,12 +427,12 @@ def main(argv: Sequence[str] | None = None) -> None:
   env = dict(os.environ, TQDM_DISABLE='1')
   if not args.write_only:
     for s in settings:
-      overrides = [f'--config.num_seeds={args.seeds}']
+      overrides: dict[str, Any] = {'num_seeds': args.seeds}
       steps = args.stacked_steps if s.table == 'stacked' else args.steps
       if steps:
         # Evaluate (and sample, checkpoint) only at the end when the length is overridden.
-        overrides += [f'--config.train.num_steps={steps}', f'--config.eval.every={steps}',
-                      f'--config.train.sample_every={steps}', f'--config.train.checkpoint_every={steps}']
+        overrides.update({key: steps for key in ('train.num_steps', 'eval.every',
+                                                 'train.sample_every', 'train.checkpoint_every')})
       run_setting(s, root, overrides, env)
   given = list(argv if argv is not None else sys.argv[1:])
   # The command that (re)runs what the page shows; --write_only only rebuilt the page.
