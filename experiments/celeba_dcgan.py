@@ -41,6 +41,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.g_features = 64  # G's last hidden width (4x4x512 -> 8x8x256 -> ... -> 32x32x64 -> 64x64x3; ngf)
   c.model.d_features = 64  # D's first width (32x32x64 -> ... -> 4x4x512 -> logit; ndf)
   c.model.d_spectral_norm = False  # spectral normalization of every D layer
+  c.model.pack = 1  # images per D input, stacked on channels (PacDCGAN, models/packing.py); 1 = plain DCGAN
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'nonsaturating'  # gan_jax.losses registry: see gan_jax/losses.py NAMES

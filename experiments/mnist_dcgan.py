@@ -26,6 +26,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.g_features = 64  # G's last hidden width (7x7x128 -> 14x14x64 -> 28x28x1)
   c.model.d_features = 64  # D's first width (14x14x64 -> 7x7x128 -> logit)
   c.model.d_spectral_norm = False  # spectral normalization of every D layer
+  c.model.pack = 1  # images per D input, stacked on channels (PacDCGAN, models/packing.py); 1 = plain DCGAN
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'nonsaturating'  # gan_jax.losses registry: see gan_jax/losses.py NAMES

@@ -20,6 +20,7 @@ def build(config: ml_collections.ConfigDict, data_shape: Sequence[int]) -> tuple
     size, _, channels = data_shape
     g = dcgan.Generator(image_size=size, channels=channels, features=m.g_features,
                         axis_name=AXIS_NAME)
+    # config.json of runs made before model.pack existed lacks it (sample/evaluate read those).
     d = dcgan.Discriminator(image_size=size, features=m.d_features, axis_name=AXIS_NAME,
                             spectral_norm=m.d_spectral_norm, pack=m.get('pack', 1))
   elif m.name == 'resnet':
@@ -37,8 +38,9 @@ def build(config: ml_collections.ConfigDict, data_shape: Sequence[int]) -> tuple
     g = pacgan.Generator(out_shape=tuple(data_shape), hidden=tuple(m.g_hidden),
                          batch_norm=m.g_batch_norm, tanh_output=len(data_shape) == 3,
                          axis_name=AXIS_NAME)
-    d = pacgan.Discriminator(hidden=tuple(m.d_hidden), pieces=m.d_pieces, maxout=m.d_maxout,
-                             pack=m.pack, spectral_norm=m.d_spectral_norm)
+    d = pacgan.Discriminator(hidden=tuple(m.d_hidden), pieces=m.d_pieces, pack=m.pack,
+                             maxout=m.get('d_maxout', True),  # older runs' config.json lack it
+                             spectral_norm=m.d_spectral_norm)
   else:
     raise ValueError(f'Unknown config.model.name={m.name!r}; valid: {", ".join(NAMES)}.')
   return g, d
