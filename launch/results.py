@@ -48,7 +48,7 @@ SETTINGS_2D = tuple(
     for table in ('ring', 'grid'))
 SETTINGS_STACKED = (
     Setting('stacked_dcgan', 'stacked', 'DCGAN', 'stacked_mnist_dcgan', None, 'DCGAN (PacGAN run)'),
-    Setting('stacked_best', 'stacked', 'PacDCGAN2 (our best recipe)', 'stacked_mnist_dcgan', 'best',
+    Setting('stacked_best', 'stacked', 'PacDCGAN2 (ours)', 'stacked_mnist_dcgan', 'best',
             'PacDCGAN2'),
 )
 SETTINGS = SETTINGS_2D + SETTINGS_STACKED
@@ -220,11 +220,15 @@ def _fmt(metric: str, mean: float, se: float | None) -> str:
 
 STACKED_CAVEAT = (
     '**Read these Stacked MNIST numbers with care.** A mode is the argmax label of the MNIST '
-    'classifier on each channel, with no confidence threshold, so a generator whose channels are '
-    'not yet digits still "covers" many modes: the label spread of noise. Runs of a few hundred '
-    'steps (what fit here) give sample grids of noisy coloured blobs, not digits, so their mode '
-    'counts say nothing about mode coverage; they are not comparable with the papers\' converged '
-    'runs. The papers\' protocol needs ~20k+ steps per seed (hours on this CPU).')
+    'classifier on each channel, with no confidence threshold, so malformed digits still get a '
+    'label and count towards coverage. At 3,000 steps (what fit here: 25-42 min per 5-seed '
+    'setting on 2 CPU cores) the sample grids show overlapping coloured strokes in which most '
+    'channels are blurry but digit-like, so the counts mean something, but G has not converged. '
+    'At this budget packing did not help: PacDCGAN2 matched plain DCGAN (both ~940 modes, KL '
+    '~0.5), short of the 990 modes / KL 0.1 goal. Our DCGAN covers far more modes than the '
+    'papers\' DCGAN rows (79-99): their D is not specified in REFERENCE.md, and Unrolled GAN\'s '
+    'table shows how much the count depends on D\'s capacity (D = 1/4 G: 30.6 modes, D = 1/2 G: '
+    '628); ours has D as wide as G.')
 
 
 # Issue 8's acceptance for our best recipe: (metric, bound, at least?) per table.
@@ -372,8 +376,9 @@ def markdown(settings: Sequence[Setting], root: str, invocation: str) -> str:
           '- 5 seeds per setting, not 10; the error is the standard error over those seeds.',
           '- Wall times are as measured on a 2-core CPU. The paper-network runs shared it with '
           'other jobs (two settings at a time, plus others\' tests); alone, one of those 2,500-step '
-          'runs takes ~3.5-4.5 min (see the experiment docstrings). The best-recipe and Stacked '
-          'MNIST runs ran one at a time.',
+          'runs takes ~3.5-4.5 min (see the experiment docstrings). The best-recipe runs and '
+          'Stacked MNIST PacDCGAN2 ran alone; Stacked MNIST DCGAN shared the CPU with a test-suite '
+          'run for ~11 of its 41.5 min.',
           '- Our best 2D recipes use the seed\'s MLP networks (G without BatchNorm, LeakyReLU D) '
           'rather than the paper\'s: at a CPU budget of minutes the paper\'s BatchNorm G and '
           'maxout D had not yet resolved the modes (trials above).',
