@@ -7,7 +7,8 @@ r"""Reproduces shared/REFERENCE.md §1 (PacGAN 2D ring and grid) and §2 (Stacke
 
 Each setting is one `python -m gan_jax.main` subprocess with `config.num_seeds` (5) seeds
 vmapped in one program, in --root/<setting>. A setting whose eval.jsonl already reaches its
-final step is not rerun. The page gives, per setting, the final evaluation (the last
+final step is not rerun; a larger --steps resumes it from its last checkpoint; a workdir that
+holds a run of any other config is refused (delete it to rerun). The page gives, per setting, the final evaluation (the last
 eval.jsonl line) as mean ± standard error over the seeds, beside the papers' numbers, with
 the protocol actually used (steps, batch, samples scored, seeds, wall time) read back from
 each run's config.json and eval.jsonl, and the command that produced it.
@@ -387,26 +388,47 @@ def markdown(settings: Sequence[Setting], root: str, invocation: str) -> str:
   return '\n'.join(out)
 
 
-def run_setting(setting: Setting, root: str, overrides: dict[str, Any], env: dict[str, str]) -> None:
+# Keys that only set a run's length and cadence: a run differing in them is resumed (training is
+# step-indexed, so 3,000 steps resumed to 6,000 equal an uninterrupted 6,000-step run).
+LENGTH_KEYS = ('train.num_steps', 'eval.every', 'train.sample_every', 'train.checkpoint_every')
+
+
+def needs_run(setting: Setting, root: str, overrides: dict[str, Any]) -> bool:
+  """Whether the setting still has steps to train; SystemExit if its workdir holds another config.
+
+  Without the check, a run of an edited recipe would be reported as done, or resumed under the
+  new config.
+  """
   workdir = os.path.join(root, setting.name)
   path = os.path.join(workdir, 'config.json')
-  if os.path.exists(path):
-    # A run made with another config (an edited recipe, other --steps) would otherwise be
-    # reported as done, or resumed under the new config.
-    with open(path) as f:
-      changed = _differences(json.load(f), expected_config(setting, overrides))
-    if changed:
-      raise SystemExit(f'{workdir} holds a run of a different config ({", ".join(changed)}); '
-                       'delete that directory (or pass another --root) to rerun the setting.')
-  if is_done(workdir):
+  expected = expected_config(setting, overrides)
+  if not os.path.exists(path):
+    return True
+  with open(path) as f:
+    changed = [k for k in _differences(json.load(f), expected) if k not in LENGTH_KEYS]
+  if changed:
+    raise SystemExit(f'{workdir} holds a run of a different config ({", ".join(changed)}); '
+                     'delete that directory (or pass another --root) to rerun the setting.')
+  final = final_eval(workdir)
+  return final is None or final['step'] < expected['train']['num_steps']
+
+
+def run_setting(setting: Setting, root: str, overrides: dict[str, Any], env: dict[str, str]) -> None:
+  workdir = os.path.join(root, setting.name)
+  if not needs_run(setting, root, overrides):
     print(f'{setting.name}: done already', flush=True)
     return
   cmd = command(setting, workdir, overrides)
   print(f'{setting.name}: {shlex.join(cmd)}', flush=True)
+  time_file = os.path.join(workdir, _TIME_FILE)
+  wall = 0.0  # a resumed run adds to the time already spent
+  if os.path.exists(time_file):
+    with open(time_file) as f:
+      wall = json.load(f)['wall_s']
   start = time.time()
   subprocess.run(cmd, check=True, cwd=ROOT, env=env)
-  with open(os.path.join(workdir, _TIME_FILE), 'w') as f:
-    json.dump({'wall_s': time.time() - start}, f)
+  with open(time_file, 'w') as f:
+    json.dump({'wall_s': wall + time.time() - start}, f)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -81,14 +81,16 @@ def test_acceptance_lines_compare_the_best_recipe_with_the_bounds(tmp_path):
   assert '- ring: not measured (no finished run).' in page
 
 
-def test_a_finished_run_of_another_config_is_not_reported_as_done(tmp_path):
+def test_a_run_of_another_config_is_refused_and_a_longer_one_resumed(tmp_path):
   results = _results()
   root = str(tmp_path / 'runs')
   ring_best = next(s for s in results.SETTINGS if s.name == 'ring_best')
   steps = load_config('toy_ring_pacgan', 'best').train.num_steps
   _fake_run(os.path.join(root, 'ring_best'), 'toy_ring_pacgan', 'best',
             {'modes': [8] * 5, 'high_quality': [0.97] * 5, 'reverse_kl': [0.01] * 5}, steps=steps)
-  results.run_setting(ring_best, root, {'num_seeds': 5}, env={})  # the same config: done, no run
+  assert not results.needs_run(ring_best, root, {'num_seeds': 5})  # the same config: done
+  # Longer (--steps) resumes the run from its last checkpoint.
+  assert results.needs_run(ring_best, root, {'num_seeds': 5, 'train.num_steps': 2 * steps})
   with pytest.raises(SystemExit, match=r'ring_best holds a run of a different config \(num_seeds\); '
                                        r'delete that directory'):
     results.run_setting(ring_best, root, {'num_seeds': 3}, env={})
