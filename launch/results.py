@@ -8,10 +8,10 @@ r"""Reproduces shared/REFERENCE.md §1 (PacGAN 2D ring and grid) and §2 (Stacke
 Each setting is one `python -m gan_jax.main` subprocess with `config.num_seeds` (5) seeds
 vmapped in one program, in --root/<setting>. A setting whose eval.jsonl already reaches its
 final step is not rerun; a larger --steps resumes it from its last checkpoint; a workdir that
-holds a run of any other config is refused (delete it to rerun). The page gives, per setting, the final evaluation (the last
-eval.jsonl line) as mean ± standard error over the seeds, beside the papers' numbers, with
-the protocol actually used (steps, batch, samples scored, seeds, wall time) read back from
-each run's config.json and eval.jsonl, and the command that produced it.
+holds a run of any other config is refused (delete it to rerun). The page gives, per setting,
+the final evaluation (the last eval.jsonl line) as mean ± standard error over the seeds, beside
+the papers' numbers, with the protocol actually used (steps, batch, samples scored, seeds, wall
+time) read back from each run's config.json and eval.jsonl, and the command that produced it.
 """
 
 from __future__ import annotations
