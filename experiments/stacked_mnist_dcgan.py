@@ -6,8 +6,8 @@ Run (20,000 steps; ~45 min on 2 CPU cores at ~130 ms/step, ~10 min on one GPU, a
   python -m gan_jax.main --config=experiments/stacked_mnist_dcgan.py --workdir=runs/stacked_mnist_dcgan
 PacDCGAN2 (D judges pairs of images stacked on channels, so half as many D inputs per step):
   python -m gan_jax.main --config=experiments/stacked_mnist_dcgan.py:best --workdir=runs/stacked_mnist_best
-Measured at 3,000 steps, 5 vmapped seeds (docs/results.md): DCGAN 940 modes / KL 0.50
-(1.4 steps/s), PacDCGAN2 940 / KL 0.53 (~2 steps/s); packing had not helped yet at that budget.
+Measured at 5,000 steps, 5 vmapped seeds (docs/results.md): DCGAN 983 modes / KL 0.34
+(1.4 steps/s alone), PacDCGAN2 966 / KL 0.43 (~2 steps/s); packing had not helped at that budget.
 Scores (every 5,000 steps and at the end, into eval.jsonl): modes covered of 1,000 and
 KL(p_modes || uniform) over 26,000 samples, each channel labelled by the shipped MNIST classifier.
 Tiny variant used by the tests (seconds):
