@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -29,6 +28,8 @@ import time
 from typing import Any, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from gan_jax import hyper  # noqa: E402  (light: no JAX)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,28 +142,21 @@ Adam 1e-3, betas (0.5, 0.999), EMA generator scored:
 """
 
 
+def _config_spec(setting: Setting) -> str:
+  """The setting's `--config=` value: experiments/<experiment>.py[:variant]."""
+  spec = os.path.join('experiments', f'{setting.experiment}.py')
+  return f'{spec}:{setting.variant}' if setting.variant else spec
+
+
 def command(setting: Setting, workdir: str, overrides: dict[str, Any] | None = None) -> list[str]:
-  config = os.path.join('experiments', f'{setting.experiment}.py')
-  if setting.variant:
-    config += f':{setting.variant}'
-  return [sys.executable, '-m', 'gan_jax.main', f'--config={config}', f'--workdir={workdir}',
-          *(f'--config.{k}={v}' for k, v in (overrides or {}).items())]
+  return [sys.executable, '-m', 'gan_jax.main', f'--config={_config_spec(setting)}',
+          f'--workdir={workdir}', *(f'--config.{k}={v}' for k, v in (overrides or {}).items())]
 
 
 def expected_config(setting: Setting, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
   """The config.json that `command(setting, ..., overrides)` would write, as a dict."""
-  path = os.path.join(ROOT, 'experiments', f'{setting.experiment}.py')
-  spec = importlib.util.spec_from_file_location(f'experiments_{setting.experiment}', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config(setting.variant)
-  for key, value in (overrides or {}).items():
-    *parents, leaf = key.split('.')
-    node = config
-    for name in parents:
-      node = node[name]
-    node[leaf] = value
-  return json.loads(config.to_json())
+  _, config = hyper.load_experiment(os.path.join(ROOT, _config_spec(setting)))
+  return json.loads(hyper.apply(config, overrides or {}).to_json())
 
 
 def _differences(saved: Any, expected: Any, prefix: str = '') -> list[str]:
@@ -402,9 +396,9 @@ def needs_run(setting: Setting, root: str, overrides: dict[str, Any]) -> bool:
   """
   workdir = os.path.join(root, setting.name)
   path = os.path.join(workdir, 'config.json')
-  expected = expected_config(setting, overrides)
   if not os.path.exists(path):
     return True
+  expected = expected_config(setting, overrides)
   with open(path) as f:
     changed = [k for k in _differences(json.load(f), expected) if k not in LENGTH_KEYS]
   if changed:
@@ -459,8 +453,7 @@ def main(argv: Sequence[str] | None = None) -> None:
       steps = args.stacked_steps if s.table == 'stacked' else args.steps
       if steps:
         # Evaluate (and sample, checkpoint) only at the end when the length is overridden.
-        overrides.update({key: steps for key in ('train.num_steps', 'eval.every',
-                                                 'train.sample_every', 'train.checkpoint_every')})
+        overrides.update({key: steps for key in LENGTH_KEYS})
       run_setting(s, root, overrides, env)
   given = list(argv if argv is not None else sys.argv[1:])
   # The command that (re)runs what the page shows; --write_only only rebuilt the page.
